@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* gwlbtun-compatible hook scripts, run off the fast path. */
+#ifndef GWLBD_HOOK_H
+#define GWLBD_HOOK_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct gwlb_hook_run {
+	pid_t pid;
+	int pidfd;	/* readable when the hook exits */
+};
+
+/*
+ * Start `path ACTION gwi gwo <eni as 17 hex digits>` without waiting for it.
+ * 0 with run filled, or -errno.
+ */
+int gwlb_hook_start(const char *path, const char *action, const char *gwi, const char *gwo,
+		    uint64_t eni, struct gwlb_hook_run *run);
+
+/* Reap a hook whose pidfd is readable: its wait status, or -errno. */
+int gwlb_hook_reap(struct gwlb_hook_run *run);
+
+/* Kill a hook that overran its time (SIGKILL) and reap it. */
+void gwlb_hook_kill(struct gwlb_hook_run *run);
+
+#endif

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gwlbd: AWS Gateway Load Balancer tunnel core. GENEVE in on UDP 6081 -> one gwi-/gwo-
+ * tun pair per GWLB endpoint; what the kernel sends back out is re-encapsulated with its
+ * flow's header. The main thread is the manager: signals, ENI lifecycle, hooks, ageing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eni.h"
+#include "gwlbd.h"
+#include "health.h"
+#include "log.h"
+#include "tun.h"
+#include "tunrx.h"
+#include "udp.h"
+
+struct gwlbd gwlbd;
+
+uint32_t gwlbd_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+uint64_t gwlbd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gwlbd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* CAP_NET_ADMIN (tun devices, links) and CAP_NET_RAW (the return path) in the effective set. */
+static int check_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) < 0)
+		return 0;
+	if (!(d[0].effective & (1u << CAP_NET_ADMIN)))
+		return die("needs CAP_NET_ADMIN to create tun devices: run as root or grant it "
+			   "(AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW under systemd)");
+	if (!(d[0].effective & (1u << CAP_NET_RAW)))
+		return die("needs CAP_NET_RAW for the raw socket that returns traffic to GWLB");
+	return 0;
+}
+
+/* The i-th CPU of a mask, round robin; -1 for an empty mask. */
+static int nth_cpu(const uint64_t *mask, unsigned i)
+{
+	unsigned n = 0, c;
+
+	for (c = 0; c < GWLB_MAX_THREADS; c++)
+		n += !!(mask[c / 64] & (1ULL << (c % 64)));
+	if (!n)
+		return -1;
+	i %= n;
+	for (c = 0; c < GWLB_MAX_THREADS; c++) {
+		if (mask[c / 64] & (1ULL << (c % 64))) {
+			if (!i)
+				return c;
+			i--;
+		}
+	}
+	return -1;
+}
+
+static int sig_fd = -1;
+static struct gwlb_ev sig_ev, tick_ev;
+
+static void sig_cb(struct gwlb_ev *ev, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	while (read(ev->fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (!atomic_load(&gwlbd.stop))
+				log_imp(GWLB_LS_CORE, "%s: shutting down (DESTROY hooks, removing %u ENIs)",
+					strsignal(si.ssi_signo), gwlb_eni_count());
+			gwlb_eni_shutdown();
+			atomic_store(&gwlbd.stop, true);
+			break;
+		case SIGHUP:
+			log_info(GWLB_LS_CORE, "SIGHUP: nothing to reload in the tunnel core");
+			break;
+		}
+	}
+}
+
+static void tick_cb(struct gwlb_ev *ev, uint32_t events)
+{
+	uint64_t n;
+
+	if (read(ev->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_imp(GWLB_LS_CORE, "timerfd read: %m");
+	gwlb_eni_tick();
+}
+
+static int ev_add(int epfd, struct gwlb_ev *ev)
+{
+	struct epoll_event ee = { .events = EPOLLIN, .data.ptr = ev };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, ev->fd, &ee);
+}
+
+static void manager_loop(int epfd)
+{
+	struct epoll_event ev[16];
+	uint64_t deadline = 0;
+	int i, n;
+
+	for (;;) {
+		if (atomic_load(&gwlbd.stop)) {
+			if (!gwlb_eni_count())
+				break;
+			if (!deadline)
+				deadline = gwlbd_now_ms() + (gwlbd.opts.hook_timeout + 5) * 1000ULL;
+			else if (gwlbd_now_ms() > deadline) {
+				log_imp(GWLB_LS_CORE, "%u ENIs still being destroyed: giving up on their hooks",
+					gwlb_eni_count());
+				break;
+			}
+		}
+		n = epoll_wait(epfd, ev, 16, 200);
+		if (n < 0 && errno != EINTR) {
+			log_crit(GWLB_LS_CORE, "manager epoll: %m");
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			struct gwlb_ev *e = ev[i].data.ptr;
+
+			e->cb(e, ev[i].events);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct gwlb_flowtab_cfg fcfg;
+	char err[256];
+	sigset_t mask;
+	unsigned i;
+	long ncpu;
+	int epfd, ret;
+
+	gwlb_opts_defaults(&gwlbd.opts);
+	if (gwlb_opts_parse(&gwlbd.opts, argc, argv, err, sizeof(err)) < 0) {
+		die("%s", err);
+		fprintf(stderr, "Try 'gwlbd --help'.\n");
+		return 1;
+	}
+	if (gwlbd.opts.help) {
+		fputs(gwlb_opts_usage, stdout);
+		return 0;
+	}
+	if (gwlbd.opts.version) {
+		printf("gwlbd %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	gwlb_log_init(gwlbd.opts.log_level);
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 1)
+		ncpu = 1;
+	if (ncpu > GWLB_MAX_THREADS)
+		ncpu = GWLB_MAX_THREADS;
+	gwlbd.n_udp = gwlbd.opts.udp_threads ? gwlbd.opts.udp_threads : (unsigned)ncpu;
+	gwlbd.n_tun = gwlbd.opts.tun_threads ? gwlbd.opts.tun_threads : (unsigned)ncpu;
+	gwlbd.start_ms = gwlbd_now_ms();
+
+	if (check_caps())
+		return 1;
+	if (gwlb_tun_probe(err, sizeof(err)) < 0)
+		return die("%s", err);
+
+	gwlbd.udp = calloc(gwlbd.n_udp, sizeof(*gwlbd.udp));
+	gwlbd.tun = calloc(gwlbd.n_tun, sizeof(*gwlbd.tun));
+	if (!gwlbd.udp || !gwlbd.tun)
+		return die("out of memory");
+	for (i = 0; i < gwlbd.n_udp; i++)
+		gwlbd.udp[i].cpu = nth_cpu(gwlbd.opts.udp_affinity, i);
+	for (i = 0; i < gwlbd.n_tun; i++)
+		gwlbd.tun[i].cpu = nth_cpu(gwlbd.opts.tun_affinity, i);
+
+	if (!gwlbd.opts.receive_only) {
+		memset(&fcfg, 0, sizeof(fcfg));
+		fcfg.capacity = gwlbd.opts.flow_max;
+		fcfg.max_eni = gwlbd.opts.max_eni;
+		memcpy(fcfg.timeout, gwlbd.opts.flow_timeout, sizeof(fcfg.timeout));
+		ret = gwlb_flowtab_alloc(&gwlbd.ft, &fcfg);
+		if (!ret)
+			ret = gwlb_fragtab_alloc(&gwlbd.frag, 4096);
+		if (ret)
+			return die("cannot allocate a flow table of %u entries: %s", fcfg.capacity,
+				   strerror(-ret));
+	}
+	if (gwlb_qsbr_init(&gwlbd.qsbr, gwlbd.n_udp + gwlbd.n_tun))
+		return die("out of memory");
+	if (gwlb_udp_open(err, sizeof(err)) < 0)
+		return die("%s", err);
+	if (gwlb_tunrx_open(err, sizeof(err)) < 0)
+		return die("%s", err);
+
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0 || gwlb_eni_init(epfd) < 0)
+		return die("cannot set up the ENI manager: %m");
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	sig_ev = (struct gwlb_ev){ .fd = sig_fd, .cb = sig_cb };
+	tick_ev.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	tick_ev.cb = tick_cb;
+	if (sig_fd < 0 || tick_ev.fd < 0 || timerfd_settime(tick_ev.fd, 0, &its, NULL) < 0 ||
+	    ev_add(epfd, &sig_ev) < 0 || ev_add(epfd, &tick_ev) < 0)
+		return die("cannot set up signals and timers: %m");
+
+	if (gwlbd.opts.health_port) {
+		struct gwlb_health_cfg hc = {
+			.port = gwlbd.opts.health_port,
+			.addr = gwlbd.opts.health_addr,
+			.json = gwlbd.opts.health_json,
+			.simple = gwlbd.opts.health_simple,
+		};
+
+		ret = gwlb_health_start(&hc);
+		if (ret == -EADDRINUSE)
+			return die("health port %u is in use: choose another with -p", hc.port);
+		if (ret < 0)
+			return die("cannot start the health server on port %u: %s", hc.port,
+				   strerror(-ret));
+	}
+	if (gwlb_udp_start() < 0 || gwlb_tunrx_start() < 0)
+		return die("cannot start worker threads: %m");
+	log_imp(GWLB_LS_CORE, "gwlbd %s: GENEVE on UDP %u, %u UDP and %u tun workers%s, health %s%u",
+		PACKAGE_VERSION, gwlbd.opts.geneve_port, gwlbd.n_udp, gwlbd.n_tun,
+		gwlbd.opts.receive_only ? ", receive-only" : "",
+		gwlbd.opts.health_port ? "on TCP port " : "off", gwlbd.opts.health_port);
+
+	manager_loop(epfd);
+
+	atomic_store(&gwlbd.stop, true);
+	gwlb_udp_join();
+	gwlb_tunrx_join();
+	if (gwlbd.opts.health_port)
+		gwlb_health_stop();
+	gwlb_eni_fini();
+	gwlb_udp_close();
+	gwlb_tunrx_close();
+	close(epfd);
+	close(sig_fd);
+	close(tick_ev.fd);
+	gwlb_qsbr_fini(&gwlbd.qsbr);
+	gwlb_fragtab_free(gwlbd.frag);
+	gwlb_flowtab_free(gwlbd.ft);
+	free(gwlbd.udp);
+	free(gwlbd.tun);
+	log_imp(GWLB_LS_CORE, "stopped");
+	return 0;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gwlbd's command line: gwlbtun's flags with gwlbtun's meaning, plus gwlbd's own.
+ * Pure: parsing fills a struct and returns an error text; gwlbd decides what to print.
+ */
+#ifndef GWLB_OPTS_H
+#define GWLB_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "flowtab.h"
+
+#define GWLB_MAX_THREADS	64
+#define GWLB_MAX_ORIGINS	32
+
+enum gwlb_log_section {
+	GWLB_LS_CORE = 0,
+	GWLB_LS_UDP,
+	GWLB_LS_GENEVE,
+	GWLB_LS_TUNNEL,
+	GWLB_LS_HEALTHCHECK,
+	GWLB_LS_HOOK,
+	GWLB_LS__MAX
+};
+
+/* gwlbtun's levels, most severe first. */
+enum gwlb_log_level {
+	GWLB_LL_CRITICAL = 0,
+	GWLB_LL_IMPORTANT,
+	GWLB_LL_INFO,
+	GWLB_LL_DEBUG,
+	GWLB_LL_DEBUGDETAIL,
+};
+
+struct gwlb_opts {
+	const char *create_hook;	/* -c */
+	const char *destroy_hook;	/* -r */
+	uint32_t eni_idle_timeout;	/* -t, seconds; 0 = never */
+	uint32_t flow_timeout[GWLB_FLOW__MAX];	/* -i sets TCP; --timeout-udp etc. */
+	uint16_t health_port;		/* -p; 0 = no health server */
+	bool health_json;		/* -j */
+	bool health_simple;		/* -s */
+	bool receive_only;		/* --receive-only: no gwo, no flow table */
+	uint16_t geneve_port;		/* --geneve-port, default 6081 */
+	unsigned udp_threads;		/* --udpthreads; 0 = one per CPU */
+	unsigned tun_threads;		/* --tunthreads; 0 = one per CPU */
+	uint64_t udp_affinity[GWLB_MAX_THREADS / 64 + 1];	/* --udpaffinity CPU list; empty = none */
+	uint64_t tun_affinity[GWLB_MAX_THREADS / 64 + 1];
+	uint8_t log_level[GWLB_LS__MAX];	/* --logging, -d */
+	struct gwlb_cidr origins[GWLB_MAX_ORIGINS];	/* --allowed-origin */
+	unsigned n_origins;
+	uint32_t flow_max;		/* --flow-max entries */
+	uint32_t hold_max;		/* --hold-max packets held for ENIs being created */
+	uint32_t max_eni;		/* --max-eni */
+	uint32_t udp_rcvbuf;		/* --udp-rcvbuf bytes */
+	uint32_t hook_timeout;		/* --hook-timeout seconds */
+	uint16_t mtu;			/* --mtu, default 8500 */
+	const char *health_addr;	/* --health-address, default all */
+	bool help;
+	bool version;
+};
+
+void gwlb_opts_defaults(struct gwlb_opts *o);
+
+/*
+ * Parse argv into o (which holds defaults). Returns 0, or -EINVAL with a message naming
+ * the option and the reason in err. Uses getopt_long: resets optind itself.
+ */
+int gwlb_opts_parse(struct gwlb_opts *o, int argc, char **argv, char *err, size_t errlen);
+
+/* Apply a gwlbtun logging spec "section=level,..." ("all" is every section). */
+int gwlb_opts_logging(struct gwlb_opts *o, const char *spec, char *err, size_t errlen);
+
+/* Parse a CPU list "1-4,7" into a bitmap. 0 or -EINVAL. */
+int gwlb_opts_cpulist(const char *s, uint64_t *mask, size_t words);
+
+const char *gwlb_log_section_name(enum gwlb_log_section s);
+const char *gwlb_log_level_name(enum gwlb_log_level l);
+
+/* The --help text. */
+extern const char gwlb_opts_usage[];
+
+#endif
