@@ -78,14 +78,15 @@ static int check_caps(void)
 /* The i-th CPU of a mask, round robin; -1 for an empty mask. */
 static int nth_cpu(const uint64_t *mask, unsigned i)
 {
+	const unsigned ncpu = 64 * (GWLB_MAX_THREADS / 64 + 1);
 	unsigned n = 0, c;
 
-	for (c = 0; c < GWLB_MAX_THREADS; c++)
+	for (c = 0; c < ncpu; c++)
 		n += !!(mask[c / 64] & (1ULL << (c % 64)));
 	if (!n)
 		return -1;
 	i %= n;
-	for (c = 0; c < GWLB_MAX_THREADS; c++) {
+	for (c = 0; c < ncpu; c++) {
 		if (mask[c / 64] & (1ULL << (c % 64))) {
 			if (!i)
 				return c;
@@ -178,9 +179,7 @@ int main(int argc, char **argv)
 
 	gwlb_opts_defaults(&gwlbd.opts);
 	if (gwlb_opts_parse(&gwlbd.opts, argc, argv, err, sizeof(err)) < 0) {
-		die("%s", err);
-		fprintf(stderr, "Try 'gwlbd --help'.\n");
-		return 1;
+		return die("%s", err);
 	}
 	if (gwlbd.opts.help) {
 		fputs(gwlb_opts_usage, stdout);
