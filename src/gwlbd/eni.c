@@ -14,6 +14,8 @@
 #include "tun.h"
 #include "udp.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 struct held_pkt {
 	struct held_pkt *next;
 	uint64_t eni_id;
@@ -38,6 +40,12 @@ static struct {
 	struct held_pkt *pool;
 	struct held_pkt *free_pkts;
 	struct held_pkt *orphans, **orphans_tail;
+	/*
+	 * ENIs asked for by packets that found no room in the pool: the packet is dropped
+	 * but the ENI is still created, so a full pool (or --hold-max 0) never stalls one.
+	 */
+	uint64_t wanted[64];
+	unsigned n_wanted;
 	uint64_t held_now;
 	gwlb_ctr_t overflow;
 
@@ -141,6 +149,14 @@ int gwlb_eni_init(int epfd)
 	return 0;
 }
 
+static void eni_wake(void)
+{
+	uint64_t one = 1;
+
+	if (write(M.wake.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_pkt(GWLB_LS_CORE, GWLB_LL_IMPORTANT, "cannot wake the ENI manager: %m");
+}
+
 static void pkt_free_locked(struct held_pkt *p)
 {
 	p->next = M.free_pkts;
@@ -164,8 +180,22 @@ int gwlb_eni_hold(uint64_t id, const uint8_t *payload, size_t len,
 	}
 	p = M.free_pkts;
 	if (!p || len > sizeof(p->data)) {
+		bool wake = false;
+
+		if (!e) {
+			unsigned i;
+
+			for (i = 0; i < M.n_wanted && M.wanted[i] != id; i++)
+				;
+			if (i == M.n_wanted && M.n_wanted < ARRAY_SIZE(M.wanted)) {
+				M.wanted[M.n_wanted++] = id;
+				wake = true;
+			}
+		}
 		pthread_mutex_unlock(&M.hold_lock);
 		gwlb_ctr_add(&M.overflow, 1);
+		if (wake)
+			eni_wake();
 		return -ENOBUFS;
 	}
 	M.free_pkts = p->next;
@@ -185,12 +215,8 @@ int gwlb_eni_hold(uint64_t id, const uint8_t *payload, size_t len,
 		M.orphans_tail = &p->next;
 	}
 	pthread_mutex_unlock(&M.hold_lock);
-	if (orphan) {
-		uint64_t one = 1;
-
-		if (write(M.wake.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			log_pkt(GWLB_LS_CORE, GWLB_LL_IMPORTANT, "cannot wake the ENI manager: %m");
-	}
+	if (orphan)
+		eni_wake();
 	return 0;
 }
 
@@ -353,13 +379,22 @@ static void drop_held(struct held_pkt *list, enum gwlb_drop why)
 static void process_orphans(void)
 {
 	struct held_pkt *list, *p, *next;
+	uint64_t wanted[ARRAY_SIZE(M.wanted)];
+	unsigned n_wanted, i;
 	struct eni *e;
 
 	pthread_mutex_lock(&M.hold_lock);
 	list = M.orphans;
 	M.orphans = NULL;
 	M.orphans_tail = &M.orphans;
+	n_wanted = M.n_wanted;
+	memcpy(wanted, M.wanted, n_wanted * sizeof(wanted[0]));
+	M.n_wanted = 0;
 	pthread_mutex_unlock(&M.hold_lock);
+
+	for (i = 0; i < n_wanted && !M.shutdown; i++)
+		if (!gwlb_eni_lookup(wanted[i]))
+			eni_create(wanted[i]);
 
 	for (p = list; p; p = next) {
 		next = p->next;
@@ -509,7 +544,8 @@ void gwlb_eni_tick(void)
 			continue;
 		}
 		if (gwlbd.opts.eni_idle_timeout && atomic_load(&e->state) == ENI_READY &&
-		    now - atomic_load(&e->last_active) >= gwlbd.opts.eni_idle_timeout)
+		    /* Whole seconds on both sides: '>' guarantees at least -t seconds idle. */
+		    now - atomic_load(&e->last_active) > gwlbd.opts.eni_idle_timeout)
 			eni_begin_destroy(e);
 	}
 	if (gwlbd.ft)

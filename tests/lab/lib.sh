@@ -1,0 +1,224 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Shared by the lab tests: prerequisites (exit 77 = skip), the namespace lab from
+# contrib/lab.sh, cleanup on exit, assertions that print what differed.
+# A test sources this file, calls lab_test_start [NCLI] and asserts with check/fail.
+
+TEST_NAME=$(basename "$0" .sh)
+lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$lib_dir/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+export top_srcdir top_builddir
+
+# shellcheck source=../../contrib/lab.sh
+. "$top_srcdir/contrib/lab.sh"
+lab_find_bins
+
+skip()
+{
+	echo "SKIP: $TEST_NAME: $*"
+	exit 77
+}
+
+fail()
+{
+	echo "FAIL: $TEST_NAME: $*"
+	LAB_FAIL_SAID=1
+	exit 1
+}
+
+# set -e stops a test at any unchecked failing command: say which one.
+lab_test_err()
+{
+	echo "FAIL: $TEST_NAME: line $1: command failed (status $3): $2"
+	LAB_FAIL_SAID=1
+}
+
+ok()
+{
+	echo "ok: $TEST_NAME: $*"
+}
+
+step()
+{
+	echo
+	echo "=== $TEST_NAME: $*"
+}
+
+# check 'DESCRIPTION' CMD...: run CMD; fail naming DESCRIPTION when it does not succeed.
+check()
+{
+	local what=$1
+	shift
+	if "$@"; then
+		ok "$what"
+	else
+		fail "$what (command failed: $*)"
+	fi
+}
+
+# Exit 77 unless this machine can run the lab.
+lab_test_prereq()
+{
+	local t
+	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, tun devices)"
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+	command -v ip >/dev/null || skip "no ip(8)"
+	ip netns list >/dev/null 2>&1 || skip "ip netns unavailable"
+	t=gwlbnf-probe-$$
+	ip netns add "$t" 2>/dev/null || skip "cannot create a network namespace"
+	ip netns del "$t"
+	for t in jq curl ping ss "$PYTHON"; do
+		command -v "$t" >/dev/null || skip "$t not installed"
+	done
+	[ -x "$GWLBD" ] || skip "gwlbd not built ($GWLBD)"
+	[ -x "$GWLBSIM" ] || skip "gwlbsim not built ($GWLBSIM)"
+}
+
+lab_test_cleanup()
+{
+	local rc=$?
+	trap - EXIT ERR
+	set +e
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -z "${LAB_FAIL_SAID:-}" ]; then
+		echo "FAIL: $TEST_NAME: exited with status $rc"
+	fi
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
+		for f in gwlbd sim; do
+			if [ -s "$LAB_DIR/$f.log" ]; then
+				echo "--- last lines of $f.log:"
+				tail -n 25 "$LAB_DIR/$f.log"
+			fi
+		done
+		if [ -s "$LAB_DIR/sim.json" ]; then
+			echo "--- gwlbsim stats: $(cat "$LAB_DIR/sim.json")"
+		fi
+	fi
+	lab_down
+	exit "$rc"
+}
+
+# lab_test_init: prerequisites, names, cleanup trap; no namespaces yet.
+lab_test_init()
+{
+	lab_test_prereq
+	lab_init "$$"
+	trap lab_test_cleanup EXIT
+	trap 'lab_test_err "$LINENO" "$BASH_COMMAND" "$?"' ERR
+	trap 'exit 130' INT TERM
+	lab_write_udpclient
+	echo "$TEST_NAME: lab id $$, files in $LAB_DIR"
+}
+
+# lab_test_start [NCLI] [GWLBD ARGS...]: the whole lab with gwlbd running.
+lab_test_start()
+{
+	local ncli=${1:-1}
+	shift || true
+	lab_test_init
+	lab_up "$ncli" || fail "could not build the namespace lab"
+	lab_srv_start || fail "could not start the servers in srv"
+	lab_sim_start || fail "could not start gwlbsim"
+	lab_gwlbd_start "$@" || fail "could not start gwlbd"
+}
+
+# udpclient.py MODE HOST PORT PAYLOAD, the UDP client of every test: "echo" (the payload must
+# come back) or "refused" (expect ICMP port unreachable: ECONNREFUSED on a connected socket).
+lab_write_udpclient()
+{
+	cat >"$LAB_DIR/udpclient.py" <<'EOF'
+import socket, sys
+mode, host, port, payload = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.connect((host, port))
+s.settimeout(1.0)
+for attempt in range(3):
+    try:
+        s.send(payload)
+        data = s.recv(65535)
+    except ConnectionRefusedError:
+        print("ECONNREFUSED")
+        sys.exit(0 if mode == "refused" else 1)
+    except socket.timeout:
+        continue
+    print(data.decode(errors="replace"))
+    sys.exit(0 if mode == "echo" and data == payload else 1)
+print("TIMEOUT")
+sys.exit(1)
+EOF
+}
+
+# udp_echo NODE DST PORT PAYLOAD: fail unless the payload comes back unchanged.
+udp_echo()
+{
+	local node=$1 dst=$2 port=$3 payload=$4 out
+	echo "+ [$node] udp echo '$payload' to [$dst]:$port"
+	out=$(lab_exec "$node" "$PYTHON" "$LAB_DIR/udpclient.py" echo "$dst" "$port" "$payload" 2>&1) ||
+		fail "UDP echo from $node to [$dst]:$port: expected '$payload', got '$out'"
+	[ "$out" = "$payload" ] || fail "UDP echo from $node to [$dst]:$port: expected '$payload', got '$out'"
+	ok "UDP echo $node -> [$dst]:$port returned '$out'"
+}
+
+# ping_ok NODE DST COUNT: fail unless every echo request of COUNT gets its reply.
+ping_ok()
+{
+	local node=$1 dst=$2 count=${3:-5} out
+	echo "+ [$node] ping -c $count -i 0.2 -W 2 $dst"
+	out=$(lab_exec "$node" ping -c "$count" -i 0.2 -W 2 "$dst" 2>&1) || true
+	echo "$out" | tail -n 2
+	echo "$out" | grep -q " $count received, 0% packet loss" ||
+		fail "ping from $node to $dst: expected '$count received, 0% packet loss'"
+	ok "ping $node -> $dst: $count/$count replies"
+}
+
+# download_ok NODE URL: fail unless the file arrives complete (size and sha256).
+download_ok()
+{
+	local node=$1 url=$2 out size sha
+	echo "+ [$node] curl -s -g -m 20 -o FILE -w '%{size_download} %{speed_download}' $url"
+	out=$(lab_exec "$node" curl -s -g -m 20 -o "$LAB_DIR/dl.$node" -w '%{size_download} %{speed_download}' "$url") ||
+		fail "download $url from $node: curl failed ($out)"
+	size=$(stat -c %s "$LAB_DIR/dl.$node")
+	sha=$(sha256sum "$LAB_DIR/dl.$node" | cut -d' ' -f1)
+	rm -f "$LAB_DIR/dl.$node"
+	[ "$size" = "$LAB_BLOB_SIZE" ] || fail "download $url from $node: $size bytes, expected $LAB_BLOB_SIZE"
+	[ "$sha" = "$LAB_BLOB_SHA" ] || fail "download $url from $node: sha256 $sha, expected $LAB_BLOB_SHA"
+	ok "download $node <- $url: $size bytes, sha256 matches ($(awk '{ printf "%.1f MB/s", $2 / 1e6 }' <<<"$out"))"
+}
+
+# gwlbd_json FILTER: jq -r FILTER over gwlbd's /json.
+gwlbd_json()
+{
+	local body
+	body=$(lab_health /json) || return 1
+	jq -r "$1" <<<"$body"
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq()
+{
+	[ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+	ok "$1 = $2"
+}
+
+# expect_gt WHAT GOT MIN: GOT must be an integer > MIN.
+expect_gt()
+{
+	[[ $2 =~ ^[0-9]+$ ]] || fail "$1: got '$2', expected a number > $3"
+	[ "$2" -gt "$3" ] || fail "$1: got $2, expected > $3"
+	ok "$1 = $2 (> $3)"
+}
+
+# sim_clean: after traffic, gwlbsim saw no reply with a wrong header and no unknown flow.
+sim_clean()
+{
+	lab_sim_fresh
+	expect_eq "gwlbsim mismatch" "$(lab_sim_stat .mismatch)" 0
+	expect_eq "gwlbsim unknown_flow" "$(lab_sim_stat .unknown_flow)" 0
+}
+
+# The ENI names gwlbd must use, computed independently of it.
+ENI1_GWI=gwi-$(lab_eni_b60 "$LAB_ENI1" 2>/dev/null || echo e8WXgsTQDkf)
+ENI1_GWO=gwo-${ENI1_GWI#gwi-}
