@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Start-up failures: a taken GENEVE port, a taken health port and bad options each make gwlbd
-# exit 1 with one clear line naming what failed, leaving no interface behind; --help and
-# --version exit 0.
+# Start-up failures: a taken GENEVE port, a taken health port, bad options, missing
+# capabilities and a missing /dev/net/tun each make gwlbd exit 1 with one clear line naming
+# what failed, leaving no interface behind; --help and --version exit 0.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -11,12 +11,14 @@ lab_test_init
 lab_up 0 || fail "could not build the namespace lab"
 
 # expect_fail WHAT PATTERN ARGS...: gwlbd ARGS must exit 1 with one stderr line matching PATTERN.
+# WRAP (an array) may hold a command gwlbd runs under (setpriv, unshare).
+WRAP=()
 expect_fail()
 {
 	local what=$1 pattern=$2 rc=0 nlines
 	shift 2
-	echo "+ [app] gwlbd $*"
-	lab_exec app timeout 10 "$GWLBD" "$@" >"$LAB_DIR/out" 2>"$LAB_DIR/err" || rc=$?
+	echo "+ [app] ${WRAP[*]} gwlbd $*"
+	lab_exec app timeout 10 "${WRAP[@]}" "$GWLBD" "$@" >"$LAB_DIR/out" 2>"$LAB_DIR/err" || rc=$?
 	sed 's/^/  stderr: /' "$LAB_DIR/err"
 	[ "$rc" = 1 ] || fail "$what: exit status $rc, expected 1"
 	grep -qiE -- "$pattern" "$LAB_DIR/err" || fail "$what: stderr does not match '$pattern'"
@@ -68,6 +70,21 @@ expect_fail "-t -1" "(-t|timeout)" -t -1
 expect_fail "--allowed-origin bad" "--allowed-origin" --allowed-origin 300.1.2.0/24
 expect_fail "--nope" "--nope" --nope
 expect_fail "-c missing argument" "(-c|argument)" -c
+no_interfaces_left
+
+step "no CAP_NET_ADMIN / CAP_NET_RAW"
+# Root without the capability: dropped from the bounding set, so exec cannot grant it.
+WRAP=(setpriv --bounding-set=-net_admin --inh-caps=-net_admin --)
+expect_fail "no CAP_NET_ADMIN" "CAP_NET_ADMIN" -p 0
+WRAP=(setpriv --bounding-set=-net_raw --inh-caps=-net_raw --)
+expect_fail "no CAP_NET_RAW" "CAP_NET_RAW" -p 0
+no_interfaces_left
+
+step "no /dev/net/tun"
+# A private mount namespace where /dev/net is an empty tmpfs: as on a host without the module.
+WRAP=(unshare -m sh -c 'mount -t tmpfs none /dev/net && exec "$0" "$@"')
+expect_fail "no /dev/net/tun" "/dev/net/tun" -p 0
+WRAP=()
 no_interfaces_left
 
 step "--help and --version"
