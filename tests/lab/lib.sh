@@ -111,15 +111,22 @@ lab_test_init()
 	echo "$TEST_NAME: lab id $$, files in $LAB_DIR"
 }
 
+# lab_test_lab [NCLI]: the whole lab (servers, gwlbsim) but no gwlbd yet, for tests that
+# start gwlbd themselves.
+lab_test_lab()
+{
+	lab_test_init
+	lab_up "${1:-1}" || fail "could not build the namespace lab"
+	lab_srv_start || fail "could not start the servers in srv"
+	lab_sim_start || fail "could not start gwlbsim"
+}
+
 # lab_test_start [NCLI] [GWLBD ARGS...]: the whole lab with gwlbd running.
 lab_test_start()
 {
 	local ncli=${1:-1}
 	shift || true
-	lab_test_init
-	lab_up "$ncli" || fail "could not build the namespace lab"
-	lab_srv_start || fail "could not start the servers in srv"
-	lab_sim_start || fail "could not start gwlbsim"
+	lab_test_lab "$ncli"
 	lab_gwlbd_start "$@" || fail "could not start gwlbd"
 }
 

@@ -8,10 +8,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-lab_test_init
-lab_up 1 || fail "could not build the namespace lab"
-lab_srv_start || fail "could not start the servers"
-lab_sim_start || fail "could not start gwlbsim"
+lab_test_lab 1
 export HOOK_LOG=$LAB_DIR/hook.log
 : >"$HOOK_LOG"
 lab_gwlbd_start -t 2 -c "$LAB_HOOK" -r "$LAB_HOOK" -p "$LAB_HEALTH_PORT" || fail "could not start gwlbd"

@@ -7,10 +7,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-lab_test_init
-lab_up 1 || fail "could not build the namespace lab"
-lab_srv_start || fail "could not start the servers"
-lab_sim_start || fail "could not start gwlbsim"
+lab_test_lab 1
 
 step "allowed origin 203.0.113.0/24 only: the sim (198.18.0.1) is refused"
 lab_gwlbd_start --allowed-origin 203.0.113.0/24 -c "$LAB_HOOK" -r "$LAB_HOOK" -p "$LAB_HEALTH_PORT" ||

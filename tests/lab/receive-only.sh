@@ -6,10 +6,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-lab_test_init
-lab_up 1 || fail "could not build the namespace lab"
-lab_srv_start || fail "could not start the servers"
-lab_sim_start || fail "could not start gwlbsim"
+lab_test_lab 1
 lab_gwlbd_start --receive-only -p "$LAB_HEALTH_PORT" || fail "could not start gwlbd --receive-only"
 expect_eq "/json receive_only" "$(gwlbd_json .receive_only)" true
 

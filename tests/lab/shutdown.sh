@@ -7,10 +7,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-lab_test_init
-lab_up 2 || fail "could not build the namespace lab"
-lab_srv_start || fail "could not start the servers"
-lab_sim_start || fail "could not start gwlbsim"
+lab_test_lab 2
 export HOOK_LOG=$LAB_DIR/hook.log
 : >"$HOOK_LOG"
 lab_gwlbd_start || fail "could not start gwlbd"
