@@ -307,16 +307,17 @@ lab_sim_start()
 # port; pass your own to replace them). Waits until its GENEVE socket (and health port) listen.
 lab_gwlbd_start()
 {
-	local args=("$@") port="" i
+	local args=("$@") port="" gport=6081 i
 	if [ "${#args[@]}" -eq 0 ]; then
 		args=(-c "$LAB_HOOK" -r "$LAB_HOOK" -p "$LAB_HEALTH_PORT")
 	fi
 	for ((i = 0; i < ${#args[@]}; i++)); do
 		[ "${args[$i]}" = -p ] && port=${args[$((i + 1))]}
+		[ "${args[$i]}" = --geneve-port ] && gport=${args[$((i + 1))]}
 	done
 	lab_bg app gwlbd "$GWLBD" "${args[@]}"
 	LAB_GWLBD_PID=$LAB_LAST_PID
-	if ! wait_for "! kill -0 $LAB_GWLBD_PID || lab_exec app ss -Hlun 'sport = :6081' | grep -q ." 10 ||
+	if ! wait_for "! kill -0 $LAB_GWLBD_PID || lab_exec app ss -Hlun 'sport = :$gport' | grep -q ." 10 ||
 	   ! kill -0 "$LAB_GWLBD_PID" 2>/dev/null; then
 		lab_log "gwlbd did not start; its log:"
 		tail -n 20 "$LAB_DIR/gwlbd.log" >&2
