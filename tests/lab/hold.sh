@@ -56,6 +56,27 @@ expect_eq "drops.hold_overflow" "$(jq -r .drops.hold_overflow <<<"$json")" 0
 expect_eq "ENIs" "$(jq '.enis | length' <<<"$json")" 2
 sim_clean
 
+
+step "a running create hook holds no other ENI's traffic"
+# ENI3's first packet starts its 2 s hook; ENI1 (ready) must not wait for it.
+echo "+ [cli3] ping -c 1 -W 6 $LAB_SRV4 &"
+lab_exec cli3 ping -c 1 -W 6 "$LAB_SRV4" >"$LAB_DIR/cli3.ping" 2>&1 &
+cli3_ping=$!
+wait_for "[ \"\$(gwlbd_json '.enis[] | select(.id == \"$LAB_ENI3\") | .state')\" = creating ]" 3 ||
+	fail "ENI3 is not in state 'creating' while its hook runs"
+ok "ENI3 is creating (hook running)"
+echo "+ [cli1] ping -c 5 -i 0.2 -W 1 $LAB_SRV4"
+out=$(lab_exec cli1 ping -c 5 -i 0.2 -W 1 "$LAB_SRV4" 2>&1) || true
+echo "$out" | tail -n 2
+grep -q " 5 received" <<<"$out" || fail "ENI1 lost packets while ENI3's hook ran"
+max=$(sed -n 's|^rtt .* = [0-9.]*/[0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$out")
+[ -n "$max" ] && [ "${max%.*}" -lt 500 ] || fail "ENI1's max rtt $max ms while ENI3's hook ran: it waited"
+expect_eq "ENI3 still creating after ENI1's pings" \
+	"$(gwlbd_json '.enis[] | select(.id == "'"$LAB_ENI3"'") | .state')" creating
+ok "ENI1 answered within $max ms while ENI3's hook was still running"
+wait "$cli3_ping" || fail "ENI3's first ping was not answered after its hook"
+ok "ENI3's first ping answered: $(grep -o 'time=[0-9.]* ms' "$LAB_DIR/cli3.ping")"
+
 step "--hold-max 0: the first packet of a new ENI is dropped and counted"
 lab_gwlbd_stop
 lab_gwlbd_start --hold-max 0 -c "$LAB_DIR/slowhook.sh" -r "$LAB_HOOK" -p "$LAB_HEALTH_PORT" ||
