@@ -5,9 +5,9 @@
 set -eu
 
 BUILD="build-essential autoconf automake libtool pkg-config"
-LIBS="libmicrohttpd-dev libjansson-dev libmnl-dev check"
+LIBS="libmicrohttpd-dev libjansson-dev libmnl-dev check libnftnl-dev libnftables-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libinih-dev"
 FUZZ="clang libclang-rt-dev"
-LAB="iproute2 jq curl python3 procps iputils-ping"
+LAB="iproute2 jq curl python3 procps iputils-ping nftables iptables conntrack openssl"
 
 missing=""
 for p in $BUILD $LIBS $FUZZ $LAB; do
