@@ -1,0 +1,1069 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gwlbd's nftables table, through libnftnl batches. Every change is one transaction: the
+ * messages go in one nfnetlink batch, only the last one asks for an ACK, and the kernel
+ * answers errors in message order, so reading up to the last message's answer (or an
+ * answer to the batch header, which is how the kernel reports a failed commit) sees
+ * everything the transaction did.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/x_tables.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
+#include <linux/netlink.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "nft.h"
+
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
+
+/* a batch page; a message may run this far past its page */
+#define NFT_BATCH_PAGE		(64 * 1024)
+#define NFT_MSG_MAX		(16 * 1024)	/* largest message we build (64 elements) */
+#define NFT_TX_WHAT		32	/* messages whose description we keep for errors */
+#define NFT_SET_CHUNK		64	/* elements per NEWSETELEM/DELSETELEM message */
+#define NFT_RECV_TIMEOUT_S	10
+#define NFT_RECV_BUF		(32 * 1024)
+
+/* ct state bit of "new" (NF_CT_STATE_BIT(IP_CT_NEW)), as nft encodes `ct state new` */
+#define NFT_CT_STATE_NEW	(1u << 3)
+
+static const char *queue_path = "none";
+static uint32_t seq_next;
+
+struct nft_tx {
+	struct nftnl_batch *batch;
+	uint32_t seq_begin;		/* batch header */
+	uint32_t seq;			/* next message */
+	uint32_t last_seq;		/* last object message: the one that asks for an ACK */
+	unsigned n;			/* object messages */
+	const char *what[NFT_TX_WHAT];	/* what message seq_begin + 1 + i does, for errors */
+	uint32_t err_seq;		/* after a failed send: the message the kernel refused */
+	uint32_t queue_seq;		/* the queue rule's message */
+	bool nomem;			/* a batch page could not be had: do not send */
+};
+
+/* Each transaction has its own socket: its numbers only need to differ within it. */
+static uint32_t nft_seq(void)
+{
+	return __atomic_add_fetch(&seq_next, 1u << 16, __ATOMIC_RELAXED);
+}
+
+/*
+ * After the payload is in: move on. A message that does not fit its page is moved to a
+ * new one, so pointers to messages do not survive this.
+ */
+static void nft_tx_next(struct nft_tx *tx)
+{
+	if (nftnl_batch_update(tx->batch) < 0)
+		tx->nomem = true;
+}
+
+static int nft_tx_init(struct nft_tx *tx)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->batch = nftnl_batch_alloc(NFT_BATCH_PAGE, NFT_BATCH_PAGE);
+	if (!tx->batch)
+		return -ENOMEM;
+	/* a block of sequence numbers for this transaction, begin .. end */
+	tx->seq_begin = nft_seq();
+	tx->seq = tx->seq_begin + 1;
+	nftnl_batch_begin(nftnl_batch_buffer(tx->batch), tx->seq_begin);
+	nft_tx_next(tx);
+	return 0;
+}
+
+static void nft_tx_fini(struct nft_tx *tx)
+{
+	if (tx->batch)
+		nftnl_batch_free(tx->batch);
+	tx->batch = NULL;
+}
+
+static struct nlmsghdr *nft_tx_msg(struct nft_tx *tx, uint16_t type, uint16_t family,
+				   uint16_t flags, const char *what)
+{
+	uint32_t used = nftnl_batch_buffer_len(tx->batch), room = 2 * NFT_BATCH_PAGE - used;
+	struct nlmsghdr *nlh;
+
+	/* this libmnl leaves attribute padding as it finds it: no stale bytes to the kernel */
+	memset(nftnl_batch_buffer(tx->batch), 0, room < NFT_MSG_MAX ? room : NFT_MSG_MAX);
+	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(tx->batch), type, family, flags, tx->seq);
+	if (tx->n < NFT_TX_WHAT)
+		tx->what[tx->n] = what;
+	tx->n++;
+	tx->last_seq = tx->seq++;
+	return nlh;
+}
+
+static const char *nft_tx_what(const struct nft_tx *tx, uint32_t seq)
+{
+	uint32_t i = seq - tx->seq_begin - 1;
+
+	if (seq == tx->seq_begin)
+		return "transaction";
+	if (i < NFT_TX_WHAT && i < tx->n && tx->what[i])
+		return tx->what[i];
+	return "batch message";
+}
+
+static struct mnl_socket *nft_socket(size_t sndbuf)
+{
+	struct timeval tv = { .tv_sec = NFT_RECV_TIMEOUT_S };
+	struct mnl_socket *nl;
+	int one = 1, fd, sz;
+
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!nl)
+		return NULL;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = errno;
+
+		mnl_socket_close(nl);
+		errno = err;
+		return NULL;
+	}
+	fd = mnl_socket_get_fd(nl);
+	/* acks without a copy of the request */
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* the kernel takes the whole batch as one skb, bounded by the send buffer */
+	if (sndbuf > 128 * 1024) {
+		sz = sndbuf > (1u << 30) ? 1 << 30 : (int)sndbuf;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
+	return nl;
+}
+
+/* Only the last message asks for an ACK: find it in the last page. */
+static int nft_tx_ack_last(struct nft_tx *tx)
+{
+	int niov = nftnl_batch_iovec_len(tx->batch), len;
+	struct nlmsghdr *nlh, *last = NULL;
+	struct iovec *iov;
+
+	iov = calloc(niov, sizeof(*iov));
+	if (!iov)
+		return -ENOMEM;
+	nftnl_batch_iovec(tx->batch, iov, niov);
+	nlh = iov[niov - 1].iov_base;
+	len = (int)iov[niov - 1].iov_len;
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+		last = nlh;
+	free(iov);
+	if (!last || last->nlmsg_seq != tx->last_seq)
+		return -EPROTO;
+	last->nlmsg_flags |= NLM_F_ACK;
+	return 0;
+}
+
+/*
+ * Send the transaction (with its end message when commit, without it to have the kernel
+ * only validate) and read the answers. 0 or the first error, its message in tx->err_seq.
+ */
+static int nft_tx_send(struct nft_tx *tx, bool commit)
+{
+	struct sockaddr_nl snl = { .nl_family = AF_NETLINK };
+	struct mnl_socket *nl = NULL;
+	struct iovec *iov = NULL;
+	struct msghdr msg = { 0 };
+	uint32_t portid, last_seq;
+	char *buf = NULL;
+	int niov, ret = 0, first = 0;
+	bool done = false;
+	size_t total = 0;
+
+	if (!tx->n)
+		return 0;
+	if (tx->nomem)
+		return -ENOMEM;
+	last_seq = tx->last_seq;
+	ret = nft_tx_ack_last(tx);
+	if (ret)
+		return ret;
+	if (commit) {
+		nftnl_batch_end(nftnl_batch_buffer(tx->batch), tx->seq++);
+		nft_tx_next(tx);
+		if (tx->nomem)
+			return -ENOMEM;
+	}
+
+	niov = nftnl_batch_iovec_len(tx->batch);
+	iov = calloc(niov, sizeof(*iov));
+	buf = malloc(NFT_RECV_BUF);
+	if (!iov || !buf) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	nftnl_batch_iovec(tx->batch, iov, niov);
+	for (int i = 0; i < niov; i++)
+		total += iov[i].iov_len;
+	nl = nft_socket(total + 4096);
+	if (!nl) {
+		ret = -errno;
+		goto cleanup;
+	}
+	portid = mnl_socket_get_portid(nl);
+
+	msg.msg_name = &snl;
+	msg.msg_namelen = sizeof(snl);
+	msg.msg_iov = iov;
+	msg.msg_iovlen = niov;
+	if (sendmsg(mnl_socket_get_fd(nl), &msg, 0) < 0) {
+		ret = -errno;
+		goto cleanup;
+	}
+
+	while (!done) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, NFT_RECV_BUF);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		int len = (int)n;
+
+		if (n < 0) {
+			ret = (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
+			goto cleanup;
+		}
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			const struct nlmsgerr *e;
+
+			if (nlh->nlmsg_pid != portid && nlh->nlmsg_pid != 0)
+				continue;
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+				continue;
+			e = mnl_nlmsg_get_payload(nlh);
+			if (e->error && !first) {
+				first = e->error;
+				tx->err_seq = nlh->nlmsg_seq;
+			}
+			/* the last message's answer ends it; so does one about the whole batch */
+			if (nlh->nlmsg_seq == last_seq || nlh->nlmsg_seq == tx->seq_begin)
+				done = true;
+		}
+	}
+	ret = first;
+cleanup:
+	if (nl)
+		mnl_socket_close(nl);
+	free(buf);
+	free(iov);
+	return ret;
+}
+
+/* ---- expressions ---- */
+
+static int rule_add(struct nftnl_rule *r, struct nftnl_expr *e)
+{
+	if (!e)
+		return -ENOMEM;
+	nftnl_rule_add_expr(r, e);
+	return 0;
+}
+
+static int e_meta_load(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	}
+	return rule_add(r, e);
+}
+
+static int e_meta_set(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+	}
+	return rule_add(r, e);
+}
+
+static int e_ct_load(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	}
+	return rule_add(r, e);
+}
+
+static int e_ct_set(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+	}
+	return rule_add(r, e);
+}
+
+/* reg1 = (reg1 & mask) ^ xor, 32 bits in host order (marks and ct state are host order) */
+static int e_bitwise(struct nftnl_rule *r, uint32_t mask, uint32_t xor)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof(uint32_t));
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof(mask));
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &xor, sizeof(xor));
+	}
+	return rule_add(r, e);
+}
+
+static int e_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	}
+	return rule_add(r, e);
+}
+
+static int e_cmp_u32(struct nftnl_rule *r, uint32_t op, uint32_t v)
+{
+	return e_cmp(r, op, &v, sizeof(v));
+}
+
+static int e_verdict(struct nftnl_rule *r, int verdict)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	}
+	return rule_add(r, e);
+}
+
+static int e_counter(struct nftnl_rule *r)
+{
+	return rule_add(r, nftnl_expr_alloc("counter"));
+}
+
+/* iifname match: "gwi-*" compares the first 4 bytes (prefix), "lo" all IFNAMSIZ bytes */
+static int e_iifname(struct nftnl_rule *r, const char *match, uint32_t op)
+{
+	char name[IFNAMSIZ] = { 0 };
+	size_t len = strlen(match);
+	int ret;
+
+	ret = e_meta_load(r, NFT_META_IIFNAME);
+	if (ret)
+		return ret;
+	if (len && match[len - 1] == '*') {
+		memcpy(name, match, len - 1);
+		return e_cmp(r, op, name, (uint32_t)(len - 1));
+	}
+	memcpy(name, match, len);
+	return e_cmp(r, op, name, sizeof(name));
+}
+
+/* reg1 = ct mark & decision_mask; compare */
+static int e_ct_decision(struct nftnl_rule *r, const struct gwlb_nft_cfg *cfg, uint32_t op,
+			 uint32_t v)
+{
+	int ret;
+
+	ret = e_ct_load(r, NFT_CT_MARK);
+	if (!ret)
+		ret = e_bitwise(r, cfg->decision_mask, 0);
+	if (!ret)
+		ret = e_cmp_u32(r, op, v);
+	return ret;
+}
+
+static int e_mark_decision(struct nftnl_rule *r, const struct gwlb_nft_cfg *cfg, uint32_t op,
+			   uint32_t v)
+{
+	int ret;
+
+	ret = e_meta_load(r, NFT_META_MARK);
+	if (!ret)
+		ret = e_bitwise(r, cfg->decision_mask, 0);
+	if (!ret)
+		ret = e_cmp_u32(r, op, v);
+	return ret;
+}
+
+/* ---- objects ---- */
+
+static int udata_comment(uint8_t type, const char *comment, const void **data, uint32_t *len,
+			 struct nftnl_udata_buf **ub)
+{
+	*ub = nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 16);
+	if (!*ub)
+		return -ENOMEM;
+	if (!nftnl_udata_put_strz(*ub, type, comment)) {
+		nftnl_udata_buf_free(*ub);
+		*ub = NULL;
+		return -EINVAL;
+	}
+	*data = nftnl_udata_buf_data(*ub);
+	*len = nftnl_udata_buf_len(*ub);
+	return 0;
+}
+
+static struct nftnl_rule *rule_new(const char *chain, const char *comment)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_udata_buf *ub;
+	const void *data;
+	uint32_t len;
+
+	if (!r)
+		return NULL;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, GWLB_NFT_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	if (comment) {
+		if (udata_comment(NFTNL_UDATA_RULE_COMMENT, comment, &data, &len, &ub)) {
+			nftnl_rule_free(r);
+			return NULL;
+		}
+		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, data, len);
+		nftnl_udata_buf_free(ub);
+	}
+	return r;
+}
+
+void gwlb_nft_cfg_init(struct gwlb_nft_cfg *cfg)
+{
+	*cfg = (struct gwlb_nft_cfg){
+		.queue_first = 0,
+		.queue_count = 1,
+		.fail_open = true,
+		.fanout = false,
+		.prio_pre = -10,
+		.prio_post = 10,
+		.decision_mask = GWLB_NFT_DECISION_MASK,
+		.decision_shift = GWLB_NFT_DECISION_SHIFT,
+		.newflow_bit = GWLB_NFT_NEWFLOW_BIT,
+		.iif_match = GWLB_NFT_IIF_MATCH,
+	};
+}
+
+int gwlb_nft_cfg_check(const struct gwlb_nft_cfg *cfg, char *err, size_t errlen)
+{
+	const char *why = NULL, *star;
+	size_t n;
+
+	if (!cfg->queue_count)
+		why = "queue count must be at least 1";
+	else if ((uint32_t)cfg->queue_first + cfg->queue_count - 1 > 65535)
+		why = "queues past 65535";
+	else if (cfg->decision_shift > 30 || cfg->decision_mask != (3u << cfg->decision_shift))
+		why = "decision mask must be two adjacent bits at decision_shift";
+	else if (!cfg->newflow_bit || (cfg->newflow_bit & (cfg->newflow_bit - 1)))
+		why = "new-flow bit must be one bit";
+	else if (cfg->newflow_bit & cfg->decision_mask)
+		why = "new-flow bit overlaps the decision bits";
+	else if (cfg->prio_post <= cfg->prio_pre)
+		why = "policy_post must come after policy_pre (higher priority number)";
+	else if (!cfg->iif_match || !(n = strlen(cfg->iif_match)) || n >= IFNAMSIZ ||
+		 !strcmp(cfg->iif_match, "*") ||
+		 ((star = strchr(cfg->iif_match, '*')) && star != cfg->iif_match + n - 1))
+		why = "interface match must be a name or a prefix followed by one *";
+	if (!why)
+		return 0;
+	if (err && errlen)
+		snprintf(err, errlen, "nft: %s", why);
+	return -EINVAL;
+}
+
+int gwlb_nft_queue_rule_build(struct nftnl_rule *r, const struct gwlb_nft_cfg *cfg, bool native)
+{
+	struct nftnl_expr *e;
+	int ret;
+
+	if (gwlb_nft_cfg_check(cfg, NULL, 0))
+		return -EINVAL;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, GWLB_NFT_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, GWLB_NFT_CHAIN_PRE);
+	ret = e_counter(r);
+	if (ret)
+		return ret;
+
+	if (native) {
+		uint16_t flags = 0;
+
+		if (cfg->fail_open)
+			flags |= NFT_QUEUE_FLAG_BYPASS;
+		if (cfg->fanout)
+			flags |= NFT_QUEUE_FLAG_CPU_FANOUT;
+		e = nftnl_expr_alloc("queue");
+		if (!e)
+			return -ENOMEM;
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_NUM, cfg->queue_first);
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_TOTAL, cfg->queue_count);
+		if (flags)
+			nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_FLAGS, flags);
+	} else {
+		/*
+		 * xt NFQUEUE revision 3 through nft_compat, as iptables-nft writes it: no
+		 * NFTA_RULE_COMPAT (that only carries a -p protocol for matches that need
+		 * one). The kernel wants the info at its XT_ALIGNed size; libnftnl frees it.
+		 */
+		size_t sz = XT_ALIGN(sizeof(struct xt_NFQ_info_v3));
+		struct xt_NFQ_info_v3 *info = calloc(1, sz);
+
+		if (!info)
+			return -ENOMEM;
+		info->queuenum = cfg->queue_first;
+		info->queues_total = cfg->queue_count;
+		if (cfg->fail_open)
+			info->flags |= NFQ_FLAG_BYPASS;
+		if (cfg->fanout)
+			info->flags |= NFQ_FLAG_CPU_FANOUT;
+		e = nftnl_expr_alloc("target");
+		if (!e) {
+			free(info);
+			return -ENOMEM;
+		}
+		nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, 3);
+		nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, info, sz);
+	}
+	nftnl_rule_add_expr(r, e);
+	return 0;
+}
+
+static int tx_add_rule(struct nft_tx *tx, struct nftnl_rule *r, const char *what)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = nft_tx_msg(tx, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND, what);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nft_tx_next(tx);
+	nftnl_rule_free(r);
+	return 0;
+}
+
+static int tx_table(struct nft_tx *tx, uint16_t type, uint16_t flags, const char *name,
+		    const char *comment)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_udata_buf *ub = NULL;
+	struct nlmsghdr *nlh;
+	const void *data;
+	uint32_t len;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+	if (comment) {
+		if (udata_comment(NFTNL_UDATA_TABLE_COMMENT, comment, &data, &len, &ub)) {
+			nftnl_table_free(t);
+			return -ENOMEM;
+		}
+		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, data, len);
+		nftnl_udata_buf_free(ub);
+	}
+	nlh = nft_tx_msg(tx, type, NFPROTO_INET, flags,
+			 type == NFT_MSG_DELTABLE ? "delete table" : "add table");
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nft_tx_next(tx);
+	nftnl_table_free(t);
+	return 0;
+}
+
+/* hook < 0: a regular chain */
+static int tx_chain(struct nft_tx *tx, const char *table, const char *name, int hook, int prio,
+		    const char *comment, const char *what)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_udata_buf *ub = NULL;
+	struct nlmsghdr *nlh;
+	const void *data;
+	uint32_t len;
+
+	if (!c)
+		return -ENOMEM;
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	if (hook >= 0) {
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	}
+	if (comment) {
+		if (udata_comment(NFTNL_UDATA_CHAIN_COMMENT, comment, &data, &len, &ub)) {
+			nftnl_chain_free(c);
+			return -ENOMEM;
+		}
+		nftnl_chain_set_data(c, NFTNL_CHAIN_USERDATA, data, len);
+		nftnl_udata_buf_free(ub);
+	}
+	nlh = nft_tx_msg(tx, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE, what);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nft_tx_next(tx);
+	nftnl_chain_free(c);
+	return 0;
+}
+
+int gwlb_nft_probe_native_queue(void)
+{
+	struct gwlb_nft_cfg cfg;
+	struct nftnl_rule *r;
+	struct nft_tx tx;
+	int ret;
+
+	gwlb_nft_cfg_init(&cfg);
+	ret = nft_tx_init(&tx);
+	if (ret)
+		return ret;
+	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, "gwlbnf-probe", NULL);
+	if (!ret)
+		ret = tx_chain(&tx, "gwlbnf-probe", "probe", -1, 0, NULL, "probe chain");
+	if (ret)
+		goto cleanup;
+	r = nftnl_rule_alloc();
+	if (!r) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	ret = gwlb_nft_queue_rule_build(r, &cfg, true);
+	if (ret) {
+		nftnl_rule_free(r);
+		goto cleanup;
+	}
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "gwlbnf-probe");
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "probe");
+	tx_add_rule(&tx, r, "probe rule");
+	tx.queue_seq = tx.last_seq;
+
+	/* no batch end: the kernel checks every message, then aborts the transaction */
+	ret = nft_tx_send(&tx, false);
+	if (ret == -ENOENT && tx.err_seq == tx.queue_seq)
+		ret = 0;	/* the rule was refused: no "queue" expression */
+	else if (!ret)
+		ret = 1;
+cleanup:
+	nft_tx_fini(&tx);
+	return ret;
+}
+
+/*
+ * The ruleset. D = decision_mask, ACC/DROP = the decision values in place, NEW = newflow_bit,
+ * IIF = iif_match. nft syntax of each rule in the comment before it.
+ */
+static int build_rules(struct nft_tx *tx, const struct gwlb_nft_cfg *cfg, bool native)
+{
+	uint32_t acc = gwlb_nft_decision_mark(cfg, GWLB_NFT_ACCEPTED);
+	uint32_t drop = gwlb_nft_decision_mark(cfg, GWLB_NFT_DROPPED);
+	uint32_t zero = 0;
+	struct nftnl_rule *r;
+	int ret = 0;
+
+#define RULE(chain, comment)						\
+	do {								\
+		r = rule_new(chain, comment);				\
+		if (!r)							\
+			return -ENOMEM;					\
+	} while (0)
+#define TRY(x)								\
+	do {								\
+		ret = (x);						\
+		if (ret) {						\
+			nftnl_rule_free(r);				\
+			return ret;					\
+		}							\
+	} while (0)
+
+	/* iifname != IIF return: only packets from ENIs are ours */
+	RULE(GWLB_NFT_CHAIN_PRE, "not from an ENI");
+	TRY(e_iifname(r, cfg->iif_match, NFT_CMP_NEQ));
+	TRY(e_verdict(r, NFT_RETURN));
+	tx_add_rule(tx, r, "rule: iifname match");
+
+	/* ct mark & D == ACC counter accept: decided flows never leave the kernel */
+	RULE(GWLB_NFT_CHAIN_PRE, "flow accepted by policy");
+	TRY(e_ct_decision(r, cfg, NFT_CMP_EQ, acc));
+	TRY(e_counter(r));
+	TRY(e_verdict(r, NF_ACCEPT));
+	tx_add_rule(tx, r, "rule: accepted flows");
+
+	/* ct mark & D == DROP counter drop */
+	RULE(GWLB_NFT_CHAIN_PRE, "flow dropped by policy");
+	TRY(e_ct_decision(r, cfg, NFT_CMP_EQ, drop));
+	TRY(e_counter(r));
+	TRY(e_verdict(r, NF_DROP));
+	tx_add_rule(tx, r, "rule: dropped flows");
+
+	/*
+	 * meta mark set ct mark: without the kernel's NFQUEUE conntrack glue the ct mark only
+	 * reaches userspace inside the packet mark
+	 */
+	RULE(GWLB_NFT_CHAIN_PRE, "ct mark to userspace");
+	TRY(e_ct_load(r, NFT_CT_MARK));
+	TRY(e_meta_set(r, NFT_META_MARK));
+	tx_add_rule(tx, r, "rule: copy ct mark");
+
+	/* ct state new meta mark set meta mark | NEW */
+	RULE(GWLB_NFT_CHAIN_PRE, "flag new flows");
+	TRY(e_ct_load(r, NFT_CT_STATE));
+	TRY(e_bitwise(r, NFT_CT_STATE_NEW, 0));
+	TRY(e_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero)));
+	TRY(e_meta_load(r, NFT_META_MARK));
+	TRY(e_bitwise(r, ~cfg->newflow_bit, cfg->newflow_bit));
+	TRY(e_meta_set(r, NFT_META_MARK));
+	tx_add_rule(tx, r, "rule: new-flow bit");
+
+	/* counter queue num FIRST[-LAST] [bypass][,fanout] (native or xt NFQUEUE) */
+	RULE(GWLB_NFT_CHAIN_PRE, "undecided: ask the verdict modules");
+	TRY(gwlb_nft_queue_rule_build(r, cfg, native));
+	tx_add_rule(tx, r, native ? "rule: queue (native nft queue)" :
+		    "rule: queue (xt NFQUEUE target through nft_compat)");
+	tx->queue_seq = tx->last_seq;
+
+	/*
+	 * iifname IIF meta mark & D != 0 counter ct mark set meta mark & ~NEW: the verdict
+	 * brought a decision back in the packet mark; store it in conntrack (the verdict's
+	 * NFQA_CT is ignored without the glue)
+	 */
+	RULE(GWLB_NFT_CHAIN_POST, "store the decision in conntrack");
+	TRY(e_iifname(r, cfg->iif_match, NFT_CMP_EQ));
+	TRY(e_mark_decision(r, cfg, NFT_CMP_NEQ, 0));
+	TRY(e_counter(r));
+	TRY(e_meta_load(r, NFT_META_MARK));
+	TRY(e_bitwise(r, ~cfg->newflow_bit, 0));
+	TRY(e_ct_set(r, NFT_CT_MARK));
+	tx_add_rule(tx, r, "rule: store decision");
+
+	/*
+	 * iifname IIF meta mark & D == DROP counter drop: a flow drop comes back as an accept
+	 * carrying the decision, so that the rule above records it first
+	 */
+	RULE(GWLB_NFT_CHAIN_POST, "drop decided by policy");
+	TRY(e_iifname(r, cfg->iif_match, NFT_CMP_EQ));
+	TRY(e_mark_decision(r, cfg, NFT_CMP_EQ, drop));
+	TRY(e_counter(r));
+	TRY(e_verdict(r, NF_DROP));
+	tx_add_rule(tx, r, "rule: drop decision");
+#undef RULE
+#undef TRY
+	return ret;
+}
+
+static void nft_strerr(char *err, size_t errlen, const char *what, int ret, const char *hint)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "nft table inet %s: %s: %s%s", GWLB_NFT_TABLE, what,
+			 strerror(-ret), hint ? hint : "");
+}
+
+int gwlb_nft_install(const struct gwlb_nft_cfg *cfg, bool native, char *err, size_t errlen)
+{
+	struct nft_tx tx;
+	int ret;
+
+	ret = gwlb_nft_cfg_check(cfg, err, errlen);
+	if (ret)
+		return ret;
+	ret = nft_tx_init(&tx);
+	if (ret)
+		goto fail;
+	/* add (a no-op if it exists), delete, add: replaces an old table, or none, atomically */
+	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_TABLE, NULL);
+	if (!ret)
+		ret = tx_table(&tx, NFT_MSG_DELTABLE, 0, GWLB_NFT_TABLE, NULL);
+	if (!ret)
+		ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_TABLE,
+			       "managed by gwlbd: changes are lost when it restarts");
+	if (!ret)
+		ret = tx_chain(&tx, GWLB_NFT_TABLE, GWLB_NFT_CHAIN_PRE, NF_INET_FORWARD,
+			       cfg->prio_pre, "decided flows stay in the kernel, others are queued",
+			       "chain " GWLB_NFT_CHAIN_PRE);
+	if (!ret)
+		ret = tx_chain(&tx, GWLB_NFT_TABLE, GWLB_NFT_CHAIN_POST, NF_INET_FORWARD,
+			       cfg->prio_post, "decisions from the verdict to conntrack",
+			       "chain " GWLB_NFT_CHAIN_POST);
+	if (!ret)
+		ret = build_rules(&tx, cfg, native);
+	if (ret)
+		goto fail;
+	ret = nft_tx_send(&tx, true);
+	if (ret) {
+		const char *hint = NULL;
+
+		if (ret == -ENOENT && tx.err_seq == tx.queue_seq)
+			hint = native ? " (this kernel has no nft queue: use the compat path)" :
+				" (load nft_compat and xt_NFQUEUE)";
+		nft_strerr(err, errlen, nft_tx_what(&tx, tx.err_seq), ret, hint);
+		goto cleanup;
+	}
+	queue_path = native ? "native" : "compat";
+	goto cleanup;
+fail:
+	nft_strerr(err, errlen, "building the transaction", ret, NULL);
+cleanup:
+	nft_tx_fini(&tx);
+	return ret;
+}
+
+int gwlb_nft_remove(void)
+{
+	struct nft_tx tx;
+	int ret;
+
+	ret = nft_tx_init(&tx);
+	if (ret)
+		return ret;
+	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_TABLE, NULL);
+	if (!ret)
+		ret = tx_table(&tx, NFT_MSG_DELTABLE, 0, GWLB_NFT_TABLE, NULL);
+	if (!ret)
+		ret = nft_tx_send(&tx, true);
+	if (!ret)
+		queue_path = "none";
+	nft_tx_fini(&tx);
+	return ret;
+}
+
+const char *gwlb_nft_queue_path(void)
+{
+	return queue_path;
+}
+
+/* ---- sets ---- */
+
+struct set_op {
+	char set[NFT_SET_MAXNAMELEN];
+	uint32_t timeout_ms;
+	uint8_t family;
+	bool add;
+	uint8_t key_len;
+	uint8_t key[NFT_DATA_VALUE_MAXLEN];
+};
+
+struct gwlb_nft_set_batch {
+	struct set_op *ops;
+	size_t n, cap;
+};
+
+static int set_op_fill(struct set_op *op, const char *set, int family, const void *key,
+		       size_t key_len, uint32_t timeout_ms, bool add)
+{
+	size_t n = set ? strlen(set) : 0;
+
+	if (!n || n >= sizeof(op->set) || !key || !key_len || key_len > sizeof(op->key))
+		return -EINVAL;
+	if (family < 0 || family > 255)
+		return -EINVAL;
+	memcpy(op->set, set, n + 1);
+	op->family = family ? (uint8_t)family : NFPROTO_INET;
+	op->add = add;
+	op->timeout_ms = add ? timeout_ms : 0;
+	op->key_len = (uint8_t)key_len;
+	memcpy(op->key, key, key_len);
+	return 0;
+}
+
+static bool set_op_same(const struct set_op *a, const struct set_op *b)
+{
+	return a->family == b->family && a->add == b->add && !strcmp(a->set, b->set);
+}
+
+/* One message for ops[0..n-1], all of one set, family and direction. */
+static int tx_set_elems(struct nft_tx *tx, const struct set_op *ops, size_t n)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, GWLB_NFT_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, ops[0].set);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, ops[0].family);
+	for (size_t i = 0; i < n; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+		if (!e) {
+			nftnl_set_free(s);
+			return -ENOMEM;
+		}
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, ops[i].key, ops[i].key_len);
+		if (ops[i].timeout_ms)
+			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, ops[i].timeout_ms);
+		nftnl_set_elem_add(s, e);
+	}
+	/* NLM_F_CREATE without NLM_F_EXCL: adding an element that is there is not an error */
+	nlh = nft_tx_msg(tx, ops[0].add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+			 ops[0].family, ops[0].add ? NLM_F_CREATE : 0, ops[0].set);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nft_tx_next(tx);
+	nftnl_set_free(s);
+	return 0;
+}
+
+/* Apply ops in one transaction; the set refused in *what. */
+static int set_ops_apply(const struct set_op *ops, size_t n, const char **what)
+{
+	struct nft_tx tx;
+	size_t i = 0;
+	int ret;
+
+	*what = NULL;
+	ret = nft_tx_init(&tx);
+	if (ret)
+		return ret;
+	while (i < n) {
+		size_t j = i + 1;
+
+		while (j < n && j - i < NFT_SET_CHUNK && set_op_same(&ops[i], &ops[j]))
+			j++;
+		ret = tx_set_elems(&tx, &ops[i], j - i);
+		if (ret)
+			goto cleanup;
+		i = j;
+	}
+	ret = nft_tx_send(&tx, true);
+	if (ret)
+		*what = nft_tx_what(&tx, tx.err_seq);
+cleanup:
+	nft_tx_fini(&tx);
+	return ret;
+}
+
+int gwlb_nft_set_elem(const char *set, int family, const void *key, size_t key_len,
+		      uint32_t timeout_ms, bool add)
+{
+	struct set_op op;
+	const char *what;
+	int ret;
+
+	ret = set_op_fill(&op, set, family, key, key_len, timeout_ms, add);
+	if (ret)
+		return ret;
+	return set_ops_apply(&op, 1, &what);
+}
+
+struct gwlb_nft_set_batch *gwlb_nft_set_batch_new(void)
+{
+	return calloc(1, sizeof(struct gwlb_nft_set_batch));
+}
+
+void gwlb_nft_set_batch_free(struct gwlb_nft_set_batch *b)
+{
+	if (!b)
+		return;
+	free(b->ops);
+	free(b);
+}
+
+int gwlb_nft_set_batch_add(struct gwlb_nft_set_batch *b, const char *set, int family,
+			   const void *key, size_t key_len, uint32_t timeout_ms, bool add)
+{
+	struct set_op op;
+	int ret;
+
+	ret = set_op_fill(&op, set, family, key, key_len, timeout_ms, add);
+	if (ret)
+		return ret;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct set_op *ops = reallocarray(b->ops, cap, sizeof(*ops));
+
+		if (!ops)
+			return -ENOMEM;
+		b->ops = ops;
+		b->cap = cap;
+	}
+	b->ops[b->n++] = op;
+	return 0;
+}
+
+size_t gwlb_nft_set_batch_count(const struct gwlb_nft_set_batch *b)
+{
+	return b->n;
+}
+
+/* Errors that one update can cause without the others being at fault. */
+static bool set_err_is_local(int ret)
+{
+	return ret == -ENOENT || ret == -EINVAL || ret == -EEXIST || ret == -ERANGE ||
+	       ret == -E2BIG || ret == -ENOSPC || ret == -EOPNOTSUPP;
+}
+
+int gwlb_nft_set_batch_commit(struct gwlb_nft_set_batch *b, size_t *failed, char *err,
+			      size_t errlen)
+{
+	const char *what = NULL;
+	size_t nfail = 0;
+	int ret, first = 0;
+
+	if (failed)
+		*failed = 0;
+	if (!b->n)
+		return 0;
+	ret = set_ops_apply(b->ops, b->n, &what);
+	if (!ret)
+		goto done;
+	if (b->n == 1 || !set_err_is_local(ret)) {
+		if (ret == -ENOENT && b->n == 1 && !b->ops[0].add)
+			goto done;	/* already gone */
+		first = ret;
+		nfail = b->n;
+		if (err && errlen)
+			snprintf(err, errlen, "nft set %s: %s", what ? what : b->ops[0].set,
+				 strerror(-ret));
+		goto done;
+	}
+	/* one by one, so that the good updates still land */
+	for (size_t i = 0; i < b->n; i++) {
+		ret = set_ops_apply(&b->ops[i], 1, &what);
+		if (!ret || (ret == -ENOENT && !b->ops[i].add))
+			continue;
+		nfail++;
+		if (!first) {
+			first = ret;
+			if (err && errlen)
+				snprintf(err, errlen, "nft set %s: %s %s", b->ops[i].set,
+					 b->ops[i].add ? "add:" : "delete:", strerror(-ret));
+		}
+	}
+done:
+	b->n = 0;
+	if (failed)
+		*failed = nfail;
+	return first;
+}

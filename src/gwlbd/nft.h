@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gwlbd's own nftables table (inet gwlbnf): the policy queue rules and the sets modules
+ * feed, written through libnftnl batches, each change one transaction.
+ *
+ * Mark layout (packet mark and ct mark, masks configurable):
+ *   bits  0-15  ENI index (not touched here)
+ *   bits 16-17  policy decision: 0 undecided, 1 accepted, 2 dropped (3 = undecided)
+ *   bit  18     "new flow": set in the packet mark of a ct state new packet before it is
+ *               queued, never stored in the ct mark
+ *   bits 19-31  free for the users' rules
+ *
+ * The ruleset (see gwlb_nft_install() for every rule):
+ *   chain policy_pre, forward hook, before the users' filter: packets from ENIs whose flow
+ *   is decided are accepted or dropped in the kernel; the others get the ct mark (plus the
+ *   new-flow bit) in their packet mark and are queued.
+ *   chain policy_post, forward hook, after it: a packet whose mark carries a decision
+ *   writes its mark (new-flow bit cleared) to the ct mark, and is dropped if the decision
+ *   is "dropped".
+ *
+ * What the verdict code must send back for a queued packet (mark = the packet's mark):
+ *   decide nothing:   NF_ACCEPT (or NF_DROP), mark unchanged
+ *   accept the flow:  NF_ACCEPT, mark = (mark & ~decision_mask) | accepted
+ *   drop the flow:    NF_ACCEPT, mark = (mark & ~decision_mask) | dropped
+ *                     (accepted so that policy_post records the decision before it drops
+ *                     the packet: an NF_DROP verdict would never reach policy_post)
+ * A decision only sticks once the flow's conntrack entry is confirmed: a flow whose very
+ * first packet is dropped has no conntrack entry to remember it (block it with a set).
+ */
+#ifndef GWLBD_NFT_H
+#define GWLBD_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nftnl_rule;
+
+#define GWLB_NFT_TABLE		"gwlbnf"
+#define GWLB_NFT_CHAIN_PRE	"policy_pre"
+#define GWLB_NFT_CHAIN_POST	"policy_post"
+
+#define GWLB_NFT_DECISION_SHIFT	16
+#define GWLB_NFT_DECISION_MASK	(3u << GWLB_NFT_DECISION_SHIFT)
+#define GWLB_NFT_NEWFLOW_BIT	(1u << 18)
+#define GWLB_NFT_IIF_MATCH	"gwi-*"
+
+/* Decision values (before the shift). */
+enum gwlb_nft_decision {
+	GWLB_NFT_UNDECIDED = 0,
+	GWLB_NFT_ACCEPTED = 1,
+	GWLB_NFT_DROPPED = 2,
+};
+
+struct gwlb_nft_cfg {
+	uint16_t queue_first;		/* first NFQUEUE number */
+	uint16_t queue_count;		/* queues first .. first+count-1, >= 1 */
+	bool fail_open;			/* bypass: accept when nobody listens on the queue */
+	bool fanout;			/* spread by receiving CPU instead of by flow hash */
+	int prio_pre;			/* policy_pre priority (forward hook), default -10 */
+	int prio_post;			/* policy_post priority, default 10; > prio_pre */
+	uint32_t decision_mask;		/* in place: 3 << decision_shift */
+	uint32_t decision_shift;
+	uint32_t newflow_bit;		/* one bit outside decision_mask */
+	const char *iif_match;		/* "gwi-*" (trailing * = prefix) or an exact name */
+};
+
+/* Defaults: queue 0, one queue, fail-open, no fanout, -10/+10, the layout above. */
+void gwlb_nft_cfg_init(struct gwlb_nft_cfg *cfg);
+
+/* Mark value of a decision for cfg's layout. */
+static inline uint32_t gwlb_nft_decision_mark(const struct gwlb_nft_cfg *cfg,
+					      enum gwlb_nft_decision d)
+{
+	return ((uint32_t)d << cfg->decision_shift) & cfg->decision_mask;
+}
+
+/* Is cfg consistent? 0 or -EINVAL with the reason in err. */
+int gwlb_nft_cfg_check(const struct gwlb_nft_cfg *cfg, char *err, size_t errlen);
+
+/*
+ * Does the kernel have the native nft `queue` expression? 1 yes, 0 no, -errno when the
+ * probe itself failed (no nf_tables, no permission). Side-effect free: the probe batch is
+ * sent without its end message, so the kernel validates it and aborts.
+ */
+int gwlb_nft_probe_native_queue(void);
+
+/*
+ * Fill rule r (family inet, table gwlbnf, chain policy_pre) with the queue rule: a counter
+ * and either the native queue expression or the xt NFQUEUE v3 target through nft_compat.
+ * Pure: no netlink. 0, or -EINVAL for a bad cfg, -ENOMEM.
+ */
+int gwlb_nft_queue_rule_build(struct nftnl_rule *r, const struct gwlb_nft_cfg *cfg, bool native);
+
+/*
+ * Install (or replace) table inet gwlbnf with the policy chains, in one transaction: a
+ * previous gwlbnf table, with everything in it (sets included), is deleted in the same
+ * batch. 0, or -errno with what failed in err.
+ */
+int gwlb_nft_install(const struct gwlb_nft_cfg *cfg, bool native, char *err, size_t errlen);
+
+/* Delete table inet gwlbnf in one transaction. 0 also when there was none. */
+int gwlb_nft_remove(void);
+
+/* Queue path of the last successful install: "native", "compat", or "none". */
+const char *gwlb_nft_queue_path(void);
+
+/*
+ * Add (add = true) or delete one element of set `set` in table gwlbnf. family is the
+ * table's NFPROTO_* family (0 = NFPROTO_INET). key in the set's key type, network order,
+ * 1..64 bytes. timeout_ms 0 = the set's default timeout (ignored on delete). Adding an
+ * element that exists is not an error (and does not refresh its timeout). For sets
+ * without the interval flag. 0 or -errno (-ENOENT: no such set, or no such element).
+ */
+int gwlb_nft_set_elem(const char *set, int family, const void *key, size_t key_len,
+		      uint32_t timeout_ms, bool add);
+
+/*
+ * Many set element updates in one transaction, applied in the order they were queued.
+ * If the transaction fails, the updates are retried one by one so that one bad update
+ * (a set that does not exist) does not cost the others; deleting an element that is not
+ * there (it timed out) is not an error.
+ */
+struct gwlb_nft_set_batch;
+
+struct gwlb_nft_set_batch *gwlb_nft_set_batch_new(void);
+void gwlb_nft_set_batch_free(struct gwlb_nft_set_batch *b);
+/* Queue one update; -EINVAL for a bad name or key length, -ENOMEM. */
+int gwlb_nft_set_batch_add(struct gwlb_nft_set_batch *b, const char *set, int family,
+			   const void *key, size_t key_len, uint32_t timeout_ms, bool add);
+size_t gwlb_nft_set_batch_count(const struct gwlb_nft_set_batch *b);
+/*
+ * Apply and empty the batch. 0, or the first failure's -errno with the set named in err;
+ * *failed (may be NULL) gets the number of updates not applied.
+ */
+int gwlb_nft_set_batch_commit(struct gwlb_nft_set_batch *b, size_t *failed, char *err,
+			      size_t errlen);
+
+#endif
