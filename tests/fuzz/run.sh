@@ -21,8 +21,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${UBSAN_OPTIONS:=halt_on_error=1:print_stacktrace=1}"
 export UBSAN_OPTIONS
 
-fuzzer="$top_builddir/tests/fuzz/fuzz_geneve"
-seeds="$top_srcdir/tests/fuzz/corpus"
+# FUZZER/SEEDS pick another harness (tests/fuzz/run-sni.sh does).
+fuzzer="$top_builddir/tests/fuzz/${FUZZER:-fuzz_geneve}"
+seeds="$top_srcdir/tests/fuzz/${SEEDS:-corpus}"
 
 if [ ! -x "$fuzzer" ]; then
 	echo "SKIP: $fuzzer not built (needs clang with -fsanitize=fuzzer)"
@@ -47,7 +48,7 @@ echo "fuzzing $fuzzer for $FUZZ_SECONDS s (seeds: $seeds)"
 cd "$work" || exit 1
 # libFuzzer's default exit code for a crash is 77, which automake reads as "skipped".
 # shellcheck disable=SC2086
-"$fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -timeout=10 -error_exitcode=1 $jobs \
+"$fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=${FUZZ_MAXLEN:-4096} -timeout=10 -error_exitcode=1 $jobs \
 	-print_final_stats=1 -artifact_prefix="$out/" "$work/corpus"
 rc=$?
 [ -n "$jobs" ] && tail -n 3 "$work"/fuzz-*.log
