@@ -23,6 +23,7 @@
 #include "gwlbd.h"
 #include "health.h"
 #include "log.h"
+#include "policyhost.h"
 #include "tun.h"
 #include "tunrx.h"
 #include "udp.h"
@@ -114,7 +115,15 @@ static void sig_cb(struct gwlb_ev *ev, uint32_t events)
 			atomic_store(&gwlbd.stop, true);
 			break;
 		case SIGHUP:
-			log_info(GWLB_LS_CORE, "SIGHUP: nothing to reload in the tunnel core");
+			if (gwlbd.opts.policy_file) {
+				char err[512];
+
+				if (gwlb_policyhost_reload(err, sizeof(err)) < 0)
+					log_crit(GWLB_LS_POLICY, "reload refused, the running policy stays: %s",
+						 err);
+			} else {
+				log_info(GWLB_LS_CORE, "SIGHUP: no --policy, nothing to reload");
+			}
 			break;
 		}
 	}
@@ -264,6 +273,13 @@ int main(int argc, char **argv)
 			return die("cannot start the health server on port %u: %s", hc.port,
 				   strerror(-ret));
 	}
+	if (gwlbd.opts.policy_file) {
+		char perr[512];
+
+		ret = gwlb_policyhost_start(gwlbd.opts.policy_file, perr, sizeof(perr));
+		if (ret < 0)
+			return die("policy: %s", perr);
+	}
 	if (gwlb_udp_start() < 0 || gwlb_tunrx_start() < 0)
 		return die("cannot start worker threads: %m");
 	log_imp(GWLB_LS_CORE, "gwlbd %s: GENEVE on UDP %u, %u UDP and %u tun workers%s, health %s%u",
@@ -278,6 +294,7 @@ int main(int argc, char **argv)
 	gwlb_tunrx_join();
 	if (gwlbd.opts.health_port)
 		gwlb_health_stop();
+	gwlb_policyhost_stop();
 	gwlb_eni_fini();
 	gwlb_udp_close();
 	gwlb_tunrx_close();

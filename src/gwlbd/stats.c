@@ -7,6 +7,7 @@
 #include "eni.h"
 #include "gwlbd.h"
 #include "log.h"
+#include "policyhost.h"
 #include "stats.h"
 
 static const char *const drop_names[GWLB_DROP__MAX] = {
@@ -226,5 +227,7 @@ json_t *gwlbd_status_json(void)
 		"overflow", (json_int_t)gwlb_eni_hold_overflow(),
 		"hook_failures", (json_int_t)gwlb_ctr_get(&gwlbd.hook_failures),
 		"enis", enis);
+	if (root)
+		json_object_set_new(root, "policy", gwlb_policyhost_json());
 	return root;
 }

@@ -59,6 +59,7 @@ enum {
 	OPT_HOOK_TIMEOUT,
 	OPT_MTU,
 	OPT_HEALTH_ADDRESS,
+	OPT_POLICY,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':' instead of '?'. */
@@ -84,6 +85,7 @@ static const struct option long_opts[] = {
 	{ "max-eni",		required_argument,	NULL, OPT_MAX_ENI },
 	{ "udp-rcvbuf",		required_argument,	NULL, OPT_UDP_RCVBUF },
 	{ "hook-timeout",	required_argument,	NULL, OPT_HOOK_TIMEOUT },
+	{ "policy",		required_argument,	NULL, OPT_POLICY },
 	{ "mtu",		required_argument,	NULL, OPT_MTU },
 	{ "health-address",	required_argument,	NULL, OPT_HEALTH_ADDRESS },
 	{ NULL,			0,			NULL, 0 },
@@ -119,6 +121,7 @@ static const char *const section_names[GWLB_LS__MAX] = {
 	[GWLB_LS_TUNNEL]	= "tunnel",
 	[GWLB_LS_HEALTHCHECK]	= "healthcheck",
 	[GWLB_LS_HOOK]		= "hook",
+	[GWLB_LS_POLICY]	= "policy",
 };
 
 static const char *const level_names[] = {
@@ -166,7 +169,8 @@ const char gwlb_opts_usage[] =
 "Logging:\n"
 "  --logging SPEC       A series of <section>=<level>, comma separated and\n"
 "                       case insensitive; later items override earlier ones.\n"
-"                       Sections: core udp geneve tunnel healthcheck hook all.\n"
+"                       Sections: core udp geneve tunnel healthcheck hook\n"
+"                       policy all.\n"
 "                       Levels: critical important info debug debugdetail.\n"
 "                       The default level for all sections is 'important'.\n"
 "\n"
@@ -193,6 +197,8 @@ const char gwlb_opts_usage[] =
 "  --mtu N              MTU of the tun interfaces (default 8500, 576..9001).\n"
 "  --health-address ADDR\n"
 "                       Address the health server binds (default: any).\n"
+"  --policy FILE        Host the verdict modules FILE names behind NFQUEUE\n"
+"                       (see gwlbnf-policy.conf(5); SIGHUP reloads it).\n"
 "\n"
 "Hook scripts arguments:\n"
 "The hook scripts (-c FILE and -r FILE) are called with these arguments:\n"
@@ -367,7 +373,7 @@ int gwlb_opts_logging(struct gwlb_opts *o, const char *spec, char *err, size_t e
 			sec = name_index(section_names, GWLB_LS__MAX, item, slen);
 		if (sec < 0)
 			return fail(err, errlen,
-				    "option '--logging': unknown section '%.*s' (core, udp, geneve, tunnel, healthcheck, hook, all)",
+				    "option '--logging': unknown section '%.*s' (core, udp, geneve, tunnel, healthcheck, hook, policy, all)",
 				    (int)slen, item);
 		lvl = name_index(level_names, ARRAY_SIZE(level_names), eq + 1, (size_t)(end - eq - 1));
 		if (lvl < 0)
@@ -659,6 +665,9 @@ int gwlb_opts_parse(struct gwlb_opts *o, int argc, char **argv, char *err, size_
 			break;
 		case OPT_HEALTH_ADDRESS:
 			r = opt_health_addr(optarg, o, err, errlen);
+			break;
+		case OPT_POLICY:
+			o->policy_file = optarg;
 			break;
 		default:
 			r = opt_error(c, argc, argv, err, errlen);

@@ -23,6 +23,7 @@ enum gwlb_log_section {
 	GWLB_LS_TUNNEL,
 	GWLB_LS_HEALTHCHECK,
 	GWLB_LS_HOOK,
+	GWLB_LS_POLICY,
 	GWLB_LS__MAX
 };
 
@@ -59,6 +60,7 @@ struct gwlb_opts {
 	uint32_t hook_timeout;		/* --hook-timeout seconds */
 	uint16_t mtu;			/* --mtu, default 8500 */
 	const char *health_addr;	/* --health-address, default all */
+	const char *policy_file;	/* --policy FILE: host verdict modules behind NFQUEUE */
 	bool help;
 	bool version;
 };

@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The policy host: the policy file's module chains (module.c), gwlbd's nft table with the
+ * queue rules (nft.c) and the NFQUEUE workers (nfq.c), tied together. Workers judge with
+ * whatever chain set is published; a reload builds a complete new set off the packet path,
+ * publishes it, waits until no worker can still be inside the old one, then frees it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "gwlbd.h"
+#include "log.h"
+#include "module.h"
+#include "nfq.h"
+#include "nft.h"
+#include "policy.h"
+#include "policyhost.h"
+
+struct eni_chain {
+	uint64_t eni_id;
+	struct gwlb_chain *chain;
+};
+
+/* One published policy: immutable once workers can see it. */
+struct chains {
+	struct gwlb_policy *policy;
+	struct gwlb_chain *global;
+	unsigned n_enis;
+	struct eni_chain *enis;		/* sorted by eni_id */
+	uint64_t generation;
+};
+
+#define MAX_WORKERS GWLB_POLICY_MAX_QUEUES
+
+/* A worker's slot: the generation it is judging with, 0 while outside a judge call. */
+struct worker_slot {
+	_Atomic uint64_t active;
+	char pad[64 - sizeof(uint64_t)];
+};
+
+/* nft set updates asked for by modules: applied by our own thread, never on the packet path. */
+#define SET_QUEUE_LEN 4096
+
+struct set_op {
+	char set[64];
+	uint8_t key[16];
+	uint8_t key_len;
+	bool add;
+	uint32_t timeout_ms;
+};
+
+static struct {
+	bool running;
+	char path[256];
+	struct gwlb_nft_cfg nft;
+	bool native_queue;
+	_Atomic(struct chains *) cur;
+	uint64_t generation;
+	struct worker_slot slot[MAX_WORKERS];
+	pthread_mutex_t reload_lock;
+
+	pthread_t set_thread;
+	pthread_mutex_t set_lock;
+	pthread_cond_t set_cond;
+	struct set_op *setq;
+	unsigned set_head, set_len;
+	bool set_stop;
+	gwlb_ctr_t set_applied, set_failed, set_overflow;
+	gwlb_ctr_t reloads, reload_failures;
+} P = {
+	.reload_lock = PTHREAD_MUTEX_INITIALIZER,
+	.set_lock = PTHREAD_MUTEX_INITIALIZER,
+	.set_cond = PTHREAD_COND_INITIALIZER,
+};
+
+static void host_log(void *arg, const char *module, enum gwlb_log_prio prio, const char *line)
+{
+	enum gwlb_log_level l = prio <= GWLB_LOG_ERR ? GWLB_LL_CRITICAL :
+				prio <= GWLB_LOG_WARNING ? GWLB_LL_IMPORTANT :
+				prio <= GWLB_LOG_INFO ? GWLB_LL_INFO : GWLB_LL_DEBUG;
+
+	gwlb_log(GWLB_LS_POLICY, l, "module %s: %s", module, line);
+}
+
+static int set_enqueue(const char *set, const void *key, size_t key_len, uint32_t timeout_ms,
+		       bool add)
+{
+	struct set_op *op;
+
+	if (key_len != 4 && key_len != 16)
+		return -EINVAL;
+	if (strlen(set) >= sizeof(op->set))
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&P.set_lock);
+	if (P.set_len == SET_QUEUE_LEN) {
+		pthread_mutex_unlock(&P.set_lock);
+		gwlb_ctr_add(&P.set_overflow, 1);
+		return -ENOSPC;
+	}
+	op = &P.setq[(P.set_head + P.set_len++) % SET_QUEUE_LEN];
+	snprintf(op->set, sizeof(op->set), "%s", set);
+	memcpy(op->key, key, key_len);
+	op->key_len = key_len;
+	op->add = add;
+	op->timeout_ms = timeout_ms;
+	pthread_cond_signal(&P.set_cond);
+	pthread_mutex_unlock(&P.set_lock);
+	return 0;
+}
+
+static int host_set_add(void *arg, const char *module, const char *set, const void *key,
+			size_t key_len, uint32_t timeout_ms)
+{
+	return set_enqueue(set, key, key_len, timeout_ms, true);
+}
+
+static int host_set_del(void *arg, const char *module, const char *set, const void *key,
+			size_t key_len)
+{
+	return set_enqueue(set, key, key_len, 0, false);
+}
+
+static void *set_main(void *arg)
+{
+	struct set_op op;
+
+	pthread_mutex_lock(&P.set_lock);
+	for (;;) {
+		while (!P.set_len && !P.set_stop)
+			pthread_cond_wait(&P.set_cond, &P.set_lock);
+		if (P.set_stop)
+			break;
+		op = P.setq[P.set_head];
+		P.set_head = (P.set_head + 1) % SET_QUEUE_LEN;
+		P.set_len--;
+		pthread_mutex_unlock(&P.set_lock);
+		if (gwlb_nft_set_elem(op.set, op.key_len == 4 ? 4 : 6, op.key, op.key_len,
+				      op.timeout_ms, op.add) < 0) {
+			gwlb_ctr_add(&P.set_failed, 1);
+			log_pkt(GWLB_LS_POLICY, GWLB_LL_IMPORTANT, "set %s: cannot %s an element",
+				op.set, op.add ? "add" : "delete");
+		} else {
+			gwlb_ctr_add(&P.set_applied, 1);
+		}
+		pthread_mutex_lock(&P.set_lock);
+	}
+	pthread_mutex_unlock(&P.set_lock);
+	return NULL;
+}
+
+/* Build one chain from a policy chain. A module that cannot load follows on_module_error. */
+static int chain_build(const struct gwlb_policy *pol, const struct gwlb_policy_chain *pc,
+		       struct gwlb_chain **out, char *err, size_t errlen)
+{
+	struct gwlb_module_host_cfg hc = {
+		.threads = pol->queue.count,
+		.mark_mask = pol->queue.module_mark_mask,
+		.log = host_log,
+		.set_add = host_set_add,
+		.set_del = host_set_del,
+	};
+	struct gwlb_module_inst *insts[GWLB_POLICY_MAX_MODULES] = { NULL };
+	unsigned n = 0, i;
+	int ret = 0;
+
+	for (i = 0; i < pc->n_modules; i++) {
+		const struct gwlb_policy_module *pm = &pc->modules[i];
+		struct gwlb_module *mod = NULL;
+		char why[512];
+
+		ret = gwlb_module_load(pm->name, (const char *const *)pol->dirs, &mod, why,
+				       sizeof(why));
+		if (!ret) {
+			ret = gwlb_module_instance_new(mod, pm->argc, (const char *const *)pm->argv,
+						       &hc, &insts[n], why, sizeof(why));
+			gwlb_module_put(mod);
+			if (!ret)
+				n++;
+		}
+		if (ret) {
+			if (pol->queue.on_module_error == GWLB_POLICY_ON_ERROR_REFUSE) {
+				snprintf(err, errlen, "%s:%d: module %s: %s", pol->file, pm->line,
+					 pm->name, why);
+				goto out;
+			}
+			log_imp(GWLB_LS_POLICY, "%s:%d: module %s skipped: %s", pol->file, pm->line,
+				pm->name, why);
+			ret = 0;
+		}
+	}
+	ret = gwlb_chain_new(insts, n, out);
+	if (ret)
+		snprintf(err, errlen, "cannot build a chain: %s", strerror(-ret));
+out:
+	for (i = 0; i < n; i++)
+		gwlb_module_instance_put(insts[i]);
+	return ret;
+}
+
+static void chains_free(struct chains *c)
+{
+	unsigned i;
+
+	if (!c)
+		return;
+	if (c->global)
+		gwlb_chain_free(c->global);
+	for (i = 0; i < c->n_enis; i++)
+		if (c->enis[i].chain)
+			gwlb_chain_free(c->enis[i].chain);
+	free(c->enis);
+	gwlb_policy_free(c->policy);
+	free(c);
+}
+
+static int chains_build(struct gwlb_policy *pol, struct chains **out, char *err, size_t errlen)
+{
+	struct chains *c = calloc(1, sizeof(*c));
+	unsigned i;
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	c->policy = pol;
+	ret = chain_build(pol, &pol->global, &c->global, err, errlen);
+	if (ret)
+		goto fail;
+	c->enis = calloc(pol->n_enis ? pol->n_enis : 1, sizeof(*c->enis));
+	if (!c->enis) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	/* The parser keeps [eni] sections sorted by id: bsearch works on them as they come. */
+	for (i = 0; i < pol->n_enis; i++) {
+		c->enis[i].eni_id = pol->enis[i].eni_id;
+		ret = chain_build(pol, &pol->enis[i], &c->enis[i].chain, err, errlen);
+		if (ret)
+			goto fail;
+		c->n_enis++;
+	}
+	*out = c;
+	return 0;
+fail:
+	chains_free(c);
+	return ret;
+}
+
+static struct gwlb_chain *chain_for(struct chains *c, uint64_t eni)
+{
+	unsigned lo = 0, hi = c->n_enis;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (c->enis[mid].eni_id == eni)
+			return c->enis[mid].chain;
+		if (c->enis[mid].eni_id < eni)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return c->global;
+}
+
+static void judge(void *arg, const struct gwlb_pkt *pkt, struct gwlb_nfq_judgement *j)
+{
+	struct worker_slot *slot = &P.slot[pkt->worker % MAX_WORKERS];
+	struct gwlb_chain_result res;
+	struct chains *c;
+
+	/* Announce the generation before reading the pointer: reload waits on it. */
+	atomic_store_explicit(&slot->active, UINT64_MAX, memory_order_seq_cst);
+	c = atomic_load_explicit(&P.cur, memory_order_seq_cst);
+	atomic_store_explicit(&slot->active, c->generation, memory_order_seq_cst);
+	j->verdict = gwlb_chain_verdict(chain_for(c, pkt->eni_id), pkt, &res);
+	j->mark_value = res.mark_value;
+	j->mark_mask = res.mark_mask;
+	atomic_store_explicit(&slot->active, 0, memory_order_release);
+}
+
+/* Wait until no worker is judging with a generation older than gen. */
+static void grace_period(uint64_t gen)
+{
+	struct timespec ts = { 0, 1000000 };
+	unsigned i;
+
+	for (i = 0; i < MAX_WORKERS; i++) {
+		uint64_t a;
+
+		/* UINT64_MAX: between announcing and reading the pointer, may hold the old one. */
+		while ((a = atomic_load(&P.slot[i].active)) != 0 && (a < gen || a == UINT64_MAX))
+			nanosleep(&ts, NULL);
+	}
+}
+
+static void nfq_log(int prio, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	gwlb_log(GWLB_LS_POLICY, prio <= LOG_ERR ? GWLB_LL_CRITICAL :
+		 prio <= LOG_WARNING ? GWLB_LL_IMPORTANT :
+		 prio <= LOG_INFO ? GWLB_LL_INFO : GWLB_LL_DEBUG, "%s", line);
+}
+
+int gwlb_policyhost_start(const char *path, char *err, size_t errlen)
+{
+	struct gwlb_policy_err perr;
+	struct gwlb_policy *pol = NULL;
+	struct gwlb_nfq_cfg qc;
+	struct chains *c = NULL;
+	int ret;
+
+	snprintf(P.path, sizeof(P.path), "%s", path);
+	ret = gwlb_policy_parse_file(path, &pol, &perr);
+	if (ret) {
+		snprintf(err, errlen, "%s:%d: %s", perr.file, perr.line, perr.reason);
+		return ret;
+	}
+	P.setq = calloc(SET_QUEUE_LEN, sizeof(*P.setq));
+	if (!P.setq) {
+		gwlb_policy_free(pol);
+		return -ENOMEM;
+	}
+	P.set_stop = false;
+	ret = pthread_create(&P.set_thread, NULL, set_main, NULL);
+	if (ret) {
+		gwlb_policy_free(pol);
+		snprintf(err, errlen, "cannot start the set-update thread: %s", strerror(ret));
+		return -ret;
+	}
+	ret = chains_build(pol, &c, err, errlen);
+	if (ret)
+		goto fail;
+	c->generation = ++P.generation;
+	atomic_store(&P.cur, c);
+
+	gwlb_nft_cfg_init(&P.nft);
+	P.nft.queue_first = pol->queue.first;
+	P.nft.queue_count = pol->queue.count;
+	P.nft.fail_open = pol->queue.bypass;
+	P.nft.fanout = pol->queue.fanout;
+	P.nft.prio_pre = pol->queue.priority;
+	P.nft.prio_post = pol->queue.post_priority;
+	ret = gwlb_nft_probe_native_queue();
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot talk to nftables: %s", strerror(-ret));
+		goto fail;
+	}
+	P.native_queue = ret == 1;
+	ret = gwlb_nft_install(&P.nft, P.native_queue, err, errlen);
+	if (ret)
+		goto fail;
+
+	memset(&qc, 0, sizeof(qc));
+	qc.first = pol->queue.first;
+	qc.count = pol->queue.count;
+	qc.maxlen = pol->queue.maxlen;
+	qc.fail_open = pol->queue.fail_open;
+	qc.gso = true;
+	qc.decision_shift = P.nft.decision_shift;
+	qc.newflow_bit = P.nft.newflow_bit;
+	qc.judge = judge;
+	qc.log = nfq_log;
+	ret = gwlb_nfq_start(&qc, err, errlen);
+	if (ret) {
+		gwlb_nft_remove();
+		goto fail;
+	}
+	P.running = true;
+	log_imp(GWLB_LS_POLICY, "policy %s: queues %u-%u (%s queue rule, ct info by %s), fail %s, "
+		"%u module(s) globally, %u ENI chain(s)", path, qc.first, qc.first + qc.count - 1,
+		gwlb_nft_queue_path(), gwlb_nfq_ct_path(), qc.fail_open ? "open" : "closed",
+		gwlb_chain_len(c->global), c->n_enis);
+	return 0;
+fail:
+	if (c)
+		chains_free(c);
+	else
+		gwlb_policy_free(pol);
+	atomic_store(&P.cur, NULL);
+	pthread_mutex_lock(&P.set_lock);
+	P.set_stop = true;
+	pthread_cond_signal(&P.set_cond);
+	pthread_mutex_unlock(&P.set_lock);
+	pthread_join(P.set_thread, NULL);
+	free(P.setq);
+	P.setq = NULL;
+	return ret ? ret : -EINVAL;
+}
+
+int gwlb_policyhost_reload(char *err, size_t errlen)
+{
+	struct gwlb_policy_err perr;
+	struct gwlb_policy *pol = NULL;
+	struct chains *c = NULL, *old;
+	int ret;
+
+	if (!P.running) {
+		snprintf(err, errlen, "no policy is running (start gwlbd with --policy)");
+		return -ENOENT;
+	}
+	pthread_mutex_lock(&P.reload_lock);
+	ret = gwlb_policy_parse_file(P.path, &pol, &perr);
+	if (ret) {
+		snprintf(err, errlen, "%s:%d: %s", perr.file, perr.line, perr.reason);
+		goto out;
+	}
+	ret = chains_build(pol, &c, err, errlen);
+	if (ret)
+		goto out;
+	c->generation = ++P.generation;
+	old = atomic_exchange(&P.cur, c);
+	grace_period(c->generation);
+	chains_free(old);
+	log_imp(GWLB_LS_POLICY, "policy %s reloaded: %u module(s) globally, %u ENI chain(s)"
+		" (queue settings are read at start only)", P.path, gwlb_chain_len(c->global),
+		c->n_enis);
+out:
+	if (ret)
+		gwlb_ctr_add(&P.reload_failures, 1);
+	else
+		gwlb_ctr_add(&P.reloads, 1);
+	pthread_mutex_unlock(&P.reload_lock);
+	return ret;
+}
+
+void gwlb_policyhost_stop(void)
+{
+	if (!P.running)
+		return;
+	gwlb_nfq_stop();
+	/* Without our table the kernel stops queueing: traffic flows without policy. */
+	gwlb_nft_remove();
+	pthread_mutex_lock(&P.set_lock);
+	P.set_stop = true;
+	pthread_cond_signal(&P.set_cond);
+	pthread_mutex_unlock(&P.set_lock);
+	pthread_join(P.set_thread, NULL);
+	free(P.setq);
+	P.setq = NULL;
+	chains_free(atomic_exchange(&P.cur, NULL));
+	P.running = false;
+}
+
+static json_t *chain_json(struct gwlb_chain *chain)
+{
+	json_t *arr = json_array();
+	unsigned i, k;
+
+	for (i = 0; i < gwlb_chain_len(chain); i++) {
+		struct gwlb_module_inst *inst = gwlb_chain_inst(chain, i);
+		struct gwlb_module_info mi;
+		json_t *v, *ctr;
+
+		gwlb_module_instance_info(inst, &mi);
+		v = json_object();
+		for (k = 0; k < GWLB_MODULE_NVERDICTS; k++)
+			json_object_set_new(v, gwlb_module_verdict_str(k),
+					    json_integer((json_int_t)mi.verdicts[k]));
+		ctr = json_object();
+		for (k = 0; k < mi.ncounters; k++) {
+			const char *name;
+			uint64_t val;
+
+			if (!gwlb_module_instance_counter(inst, k, &name, &val))
+				json_object_set_new(ctr, name, json_integer((json_int_t)val));
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}",
+			"name", mi.name, "path", mi.path, "args", mi.args, "verdicts", v,
+			"counters", ctr, "log_suppressed", (json_int_t)mi.log_suppressed));
+	}
+	return arr;
+}
+
+json_t *gwlb_policyhost_json(void)
+{
+	struct chains *c;
+	json_t *queues, *enis, *root;
+	unsigned i;
+
+	if (!P.running)
+		return json_null();
+	/* Reloads free chains: hold the reload lock while reading them. */
+	pthread_mutex_lock(&P.reload_lock);
+	c = atomic_load(&P.cur);
+	queues = json_array();
+	for (i = 0; i < gwlb_nfq_workers(); i++) {
+		struct gwlb_nfq_stats st;
+
+		gwlb_nfq_stats(i, &st);
+		json_array_append_new(queues, json_pack(
+			"{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			"queue", (int)(P.nft.queue_first + i),
+			"received", (json_int_t)st.received, "accepted", (json_int_t)st.accepted,
+			"dropped", (json_int_t)st.dropped,
+			"flows_accepted", (json_int_t)st.flows_accepted,
+			"flows_dropped", (json_int_t)st.flows_dropped,
+			"unparsed", (json_int_t)st.unparsed, "enobufs", (json_int_t)st.enobufs,
+			"verdict_errors", (json_int_t)st.verdict_errors,
+			"kernel_waiting", (json_int_t)st.queue_total,
+			"kernel_queue_dropped", (json_int_t)st.queue_dropped,
+			"kernel_user_dropped", (json_int_t)st.user_dropped));
+	}
+	enis = json_array();
+	for (i = 0; i < c->n_enis; i++) {
+		char id[24];
+
+		snprintf(id, sizeof(id), "%017llx", (unsigned long long)c->enis[i].eni_id);
+		json_array_append_new(enis, json_pack("{s:s, s:o}", "id", id, "modules",
+						      chain_json(c->enis[i].chain)));
+	}
+	root = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:o, s:o, s:o, s:{s:I, s:I, s:I}}",
+		"file", P.path, "queue_path", gwlb_nft_queue_path(), "ct_path", gwlb_nfq_ct_path(),
+		"fail_open", c->policy->queue.fail_open,
+		"reloads", (json_int_t)gwlb_ctr_get(&P.reloads),
+		"reload_failures", (json_int_t)gwlb_ctr_get(&P.reload_failures),
+		"queues", queues, "modules", chain_json(c->global), "enis", enis,
+		"set_updates", "applied", (json_int_t)gwlb_ctr_get(&P.set_applied),
+		"failed", (json_int_t)gwlb_ctr_get(&P.set_failed),
+		"overflow", (json_int_t)gwlb_ctr_get(&P.set_overflow));
+	pthread_mutex_unlock(&P.reload_lock);
+	return root;
+}
