@@ -258,6 +258,14 @@ int main(int argc, char **argv)
 	    ev_add(epfd, &sig_ev) < 0 || ev_add(epfd, &tick_ev) < 0)
 		return die("cannot set up signals and timers: %m");
 
+	/* Before the health server: a health page that answers means everything is up. */
+	if (gwlbd.opts.policy_file) {
+		char perr[512];
+
+		ret = gwlb_policyhost_start(gwlbd.opts.policy_file, perr, sizeof(perr));
+		if (ret < 0)
+			return die("policy: %s", perr);
+	}
 	if (gwlbd.opts.health_port) {
 		struct gwlb_health_cfg hc = {
 			.port = gwlbd.opts.health_port,
@@ -267,18 +275,14 @@ int main(int argc, char **argv)
 		};
 
 		ret = gwlb_health_start(&hc);
-		if (ret == -EADDRINUSE)
-			return die("health port %u is in use: choose another with -p", hc.port);
-		if (ret < 0)
+		if (ret < 0) {
+			/* Leave nothing in the kernel behind us. */
+			gwlb_policyhost_stop();
+			if (ret == -EADDRINUSE)
+				return die("health port %u is in use: choose another with -p", hc.port);
 			return die("cannot start the health server on port %u: %s", hc.port,
 				   strerror(-ret));
-	}
-	if (gwlbd.opts.policy_file) {
-		char perr[512];
-
-		ret = gwlb_policyhost_start(gwlbd.opts.policy_file, perr, sizeof(perr));
-		if (ret < 0)
-			return die("policy: %s", perr);
+		}
 	}
 	if (gwlb_udp_start() < 0 || gwlb_tunrx_start() < 0)
 		return die("cannot start worker threads: %m");
