@@ -220,18 +220,25 @@ int gwlb_eni_hold(uint64_t id, const uint8_t *payload, size_t len,
 	return 0;
 }
 
+/* Deliver one held packet to its (ready) ENI and return its buffer. Hold lock held. */
+static void held_deliver_locked(struct eni *e, struct held_pkt *p)
+{
+	struct gwlb_geneve g;
+
+	if (gwlb_geneve_parse(p->data, p->len, &g) == GWLB_GENEVE_OK)
+		gwlb_udp_deliver(e, p->data, p->len, &g, &p->src, p->local, 0, gwlbd.drops);
+	pkt_free_locked(p);
+}
+
 /* Deliver an ENI's held packets in arrival order and open it to the fast path. */
 static void eni_make_ready(struct eni *e)
 {
 	struct held_pkt *p, *next;
-	struct gwlb_geneve g;
 
 	pthread_mutex_lock(&M.hold_lock);
 	for (p = e->held; p; p = next) {
 		next = p->next;
-		if (gwlb_geneve_parse(p->data, p->len, &g) == GWLB_GENEVE_OK)
-			gwlb_udp_deliver(e, p->data, p->len, &g, &p->src, p->local, 0, gwlbd.drops);
-		pkt_free_locked(p);
+		held_deliver_locked(e, p);
 	}
 	e->held = NULL;
 	e->held_tail = &e->held;
@@ -408,12 +415,7 @@ static void process_orphans(void)
 		}
 		pthread_mutex_lock(&M.hold_lock);
 		if (atomic_load(&e->state) == ENI_READY) {
-			struct gwlb_geneve g;
-
-			if (gwlb_geneve_parse(p->data, p->len, &g) == GWLB_GENEVE_OK)
-				gwlb_udp_deliver(e, p->data, p->len, &g, &p->src, p->local, 0,
-						 gwlbd.drops);
-			pkt_free_locked(p);
+			held_deliver_locked(e, p);
 		} else {
 			*e->held_tail = p;
 			e->held_tail = &p->next;

@@ -71,6 +71,9 @@ extern struct gwlbd gwlbd;
 uint32_t gwlbd_now(void);
 uint64_t gwlbd_now_ms(void);
 
+/* Pin the calling thread to one CPU (--udpaffinity / --tunaffinity); cpu < 0: leave it. */
+void gwlbd_pin_cpu(int cpu);
+
 /* Status for the health page (stats.c). */
 json_t *gwlbd_status_json(void);
 bool gwlbd_healthy(char *why, size_t len);

@@ -154,6 +154,17 @@ static void *set_main(void *arg)
 	return NULL;
 }
 
+static void set_thread_stop(void)
+{
+	pthread_mutex_lock(&P.set_lock);
+	P.set_stop = true;
+	pthread_cond_signal(&P.set_cond);
+	pthread_mutex_unlock(&P.set_lock);
+	pthread_join(P.set_thread, NULL);
+	free(P.setq);
+	P.setq = NULL;
+}
+
 /* Build one chain from a policy chain. A module that cannot load follows on_module_error. */
 static int chain_build(const struct gwlb_policy *pol, const struct gwlb_policy_chain *pc,
 		       struct gwlb_chain **out, char *err, size_t errlen)
@@ -388,13 +399,7 @@ fail:
 	else
 		gwlb_policy_free(pol);
 	atomic_store(&P.cur, NULL);
-	pthread_mutex_lock(&P.set_lock);
-	P.set_stop = true;
-	pthread_cond_signal(&P.set_cond);
-	pthread_mutex_unlock(&P.set_lock);
-	pthread_join(P.set_thread, NULL);
-	free(P.setq);
-	P.setq = NULL;
+	set_thread_stop();
 	return ret ? ret : -EINVAL;
 }
 
@@ -441,13 +446,7 @@ void gwlb_policyhost_stop(void)
 	gwlb_nfq_stop();
 	/* Without our table the kernel stops queueing: traffic flows without policy. */
 	gwlb_nft_remove();
-	pthread_mutex_lock(&P.set_lock);
-	P.set_stop = true;
-	pthread_cond_signal(&P.set_cond);
-	pthread_mutex_unlock(&P.set_lock);
-	pthread_join(P.set_thread, NULL);
-	free(P.setq);
-	P.setq = NULL;
+	set_thread_stop();
 	chains_free(atomic_exchange(&P.cur, NULL));
 	P.running = false;
 }

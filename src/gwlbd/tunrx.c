@@ -142,13 +142,7 @@ static void *tun_main(void *arg)
 	uint8_t *bufs;
 	int i, n;
 
-	if (w->cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(w->cpu, &set);
-		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	}
+	gwlbd_pin_cpu(w->cpu);
 	gwlb_qsbr_online(&gwlbd.qsbr, tid);
 	b = calloc(1, sizeof(*b));
 	bufs = malloc((size_t)GWLB_BATCH * (GWLB_HEADROOM + TUN_READ_MAX));

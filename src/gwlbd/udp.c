@@ -116,17 +116,6 @@ static void udp_packet(struct udp_worker *w, const uint8_t *buf, size_t len,
 	gwlb_udp_deliver(e, buf, len, &g, src, local, w->id, w->drops);
 }
 
-static void set_affinity(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
 static bool fault_injected(const char *what, unsigned id)
 {
 	const char *f = getenv("GWLBD_FAULT_INJECT");
@@ -151,7 +140,7 @@ static void *udp_main(void *arg)
 	uint8_t *bufs;
 	int i, n;
 
-	set_affinity(w->cpu);
+	gwlbd_pin_cpu(w->cpu);
 	gwlb_qsbr_online(&gwlbd.qsbr, w->id);
 	if (fault_injected("udp-worker-exit", w->id)) {
 		log_crit(GWLB_LS_UDP, "worker %u: exiting (GWLBD_FAULT_INJECT)", w->id);
