@@ -258,6 +258,8 @@ static int chains_build(struct gwlb_policy *pol, struct chains **out, char *err,
 	*out = c;
 	return 0;
 fail:
+	/* On failure the caller still owns pol (start and reload free it themselves). */
+	c->policy = NULL;
 	chains_free(c);
 	return ret;
 }
@@ -421,8 +423,10 @@ int gwlb_policyhost_reload(char *err, size_t errlen)
 		goto out;
 	}
 	ret = chains_build(pol, &c, err, errlen);
-	if (ret)
+	if (ret) {
+		gwlb_policy_free(pol);
 		goto out;
+	}
 	c->generation = ++P.generation;
 	old = atomic_exchange(&P.cur, c);
 	grace_period(c->generation);
