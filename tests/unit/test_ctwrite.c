@@ -190,39 +190,36 @@ START_TEST(test_write_masked)
 }
 END_TEST
 
-START_TEST(test_write_missing)
+/* One write of bit 1 that must fail, after `retries` ENOENT answers. */
+static void write_fails(unsigned retries)
 {
 	struct gwlb_ctwrite_stats st;
 	char err[256];
 
-	netns_enter();
-	labels_hold();
 	ck_assert_int_eq(gwlb_ctwrite_start(NULL, err, sizeof(err)), 0);
 	write_bit(1);
 	wait_done(1, &st);
 	ck_assert_uint_eq(st.ok, 0);
 	ck_assert_uint_eq(st.failed, 1);
-	ck_assert_uint_eq(st.retried, GWLB_CTWRITE_RETRIES);
+	ck_assert_uint_eq(st.retried, retries);
 	gwlb_ctwrite_stop();
+}
+
+START_TEST(test_write_missing)
+{
+	netns_enter();
+	labels_hold();
+	write_fails(GWLB_CTWRITE_RETRIES);
 }
 END_TEST
 
 START_TEST(test_write_no_room)
 {
-	struct gwlb_ctwrite_stats st;
-	char err[256];
-
 	netns_enter();
 	/* created while nothing in the namespace uses labels: no room, whatever comes later */
 	entry_add();
 	labels_hold();
-	ck_assert_int_eq(gwlb_ctwrite_start(NULL, err, sizeof(err)), 0);
-	write_bit(1);
-	wait_done(1, &st);
-	ck_assert_uint_eq(st.ok, 0);
-	ck_assert_uint_eq(st.failed, 1);
-	ck_assert_uint_eq(st.retried, 0);
-	gwlb_ctwrite_stop();
+	write_fails(0);
 }
 END_TEST
 
