@@ -864,6 +864,53 @@ const char *gwlb_nft_queue_path(void)
 	return queue_path;
 }
 
+/*
+ * The kernel gives a conntrack entry room for labels only when, at the entry's creation, its
+ * network namespace has a label user: an nft rule with `ct label` (or xt connlabel). A
+ * ctnetlink update does not count (it fails with ENOSPC on an entry without room), so
+ * gwlbd holds one: a regular chain nothing jumps to, whose one rule is never run but holds
+ * the reference as long as the table exists.
+ */
+int gwlb_nft_connlabel_hold(void)
+{
+	static const uint8_t zero[16];
+	struct nftnl_rule *r = NULL;
+	struct nftnl_expr *e;
+	struct nft_tx tx;
+	int ret;
+
+	ret = nft_tx_init(&tx);
+	if (ret)
+		return ret;
+	ret = tx_chain(&tx, GWLB_NFT_TABLE, GWLB_NFT_CHAIN_CONNLABEL, -1, 0,
+		       "never run: keeps conntrack labels on for gwlbd's label writes",
+		       "chain " GWLB_NFT_CHAIN_CONNLABEL);
+	if (ret)
+		goto cleanup;
+	r = rule_new(GWLB_NFT_CHAIN_CONNLABEL, NULL);
+	e = nftnl_expr_alloc("immediate");
+	if (!r || !e) {
+		if (e)
+			nftnl_expr_free(e);
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, zero, sizeof(zero));
+	nftnl_rule_add_expr(r, e);
+	ret = e_ct_set(r, NFT_CT_LABELS);
+	if (ret)
+		goto cleanup;
+	tx_add_rule(&tx, r, "rule: ct label set");
+	r = NULL;
+	ret = nft_tx_send(&tx, true);
+cleanup:
+	if (r)
+		nftnl_rule_free(r);
+	nft_tx_fini(&tx);
+	return ret;
+}
+
 /* ---- sets ---- */
 
 struct set_op {

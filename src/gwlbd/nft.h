@@ -39,6 +39,7 @@ struct nftnl_rule;
 #define GWLB_NFT_TABLE		"gwlbnf"
 #define GWLB_NFT_CHAIN_PRE	"policy_pre"
 #define GWLB_NFT_CHAIN_POST	"policy_post"
+#define GWLB_NFT_CHAIN_CONNLABEL	"connlabel"
 
 #define GWLB_NFT_DECISION_SHIFT	16
 #define GWLB_NFT_DECISION_MASK	(3u << GWLB_NFT_DECISION_SHIFT)
@@ -104,6 +105,12 @@ int gwlb_nft_remove(void);
 
 /* Queue path of the last successful install: "native", "compat", or "none". */
 const char *gwlb_nft_queue_path(void);
+
+/*
+ * After gwlb_nft_install(): add chain connlabel to table gwlbnf, whose never-run rule makes
+ * the kernel give new conntrack entries room for labels. Gone with the table. 0 or -errno.
+ */
+int gwlb_nft_connlabel_hold(void);
 
 /*
  * Add (add = true) or delete one element of set `set` in table gwlbnf. family is the

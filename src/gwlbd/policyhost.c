@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "ctwrite.h"
 #include "gwlbd.h"
 #include "log.h"
 #include "module.h"
@@ -294,6 +295,9 @@ static void judge(void *arg, const struct gwlb_pkt *pkt, struct gwlb_nfq_judgeme
 	j->verdict = gwlb_chain_verdict(chain_for(c, pkt->eni_id), pkt, &res);
 	j->mark_value = res.mark_value;
 	j->mark_mask = res.mark_mask;
+	/* zone 0 until ENIs get their own (issue 4): then the ENI's zone goes here */
+	if (res.labels_set)
+		gwlb_ctwrite_labels(pkt, 0, res.labels);
 	atomic_store_explicit(&slot->active, 0, memory_order_release);
 }
 
@@ -323,6 +327,21 @@ static void nfq_log(int prio, const char *fmt, ...)
 	gwlb_log(GWLB_LS_POLICY, prio <= LOG_ERR ? GWLB_LL_CRITICAL :
 		 prio <= LOG_WARNING ? GWLB_LL_IMPORTANT :
 		 prio <= LOG_INFO ? GWLB_LL_INFO : GWLB_LL_DEBUG, "%s", line);
+}
+
+/* Modules' label writes: the kernel must give new entries room for labels first. */
+static int ct_labels_start(char *err, size_t errlen)
+{
+	struct gwlb_ctwrite_cfg cc = { .log = nfq_log };
+	int ret;
+
+	ret = gwlb_nft_connlabel_hold();
+	if (ret) {
+		snprintf(err, errlen, "nft table inet %s: chain %s (conntrack labels): %s",
+			 GWLB_NFT_TABLE, GWLB_NFT_CHAIN_CONNLABEL, strerror(-ret));
+		return ret;
+	}
+	return gwlb_ctwrite_start(&cc, err, errlen);
 }
 
 int gwlb_policyhost_start(const char *path, char *err, size_t errlen)
@@ -373,6 +392,11 @@ int gwlb_policyhost_start(const char *path, char *err, size_t errlen)
 	ret = gwlb_nft_install(&P.nft, P.native_queue, err, errlen);
 	if (ret)
 		goto fail;
+	ret = ct_labels_start(err, errlen);
+	if (ret) {
+		gwlb_nft_remove();
+		goto fail;
+	}
 
 	memset(&qc, 0, sizeof(qc));
 	qc.first = pol->queue.first;
@@ -386,6 +410,7 @@ int gwlb_policyhost_start(const char *path, char *err, size_t errlen)
 	qc.log = nfq_log;
 	ret = gwlb_nfq_start(&qc, err, errlen);
 	if (ret) {
+		gwlb_ctwrite_stop();
 		gwlb_nft_remove();
 		goto fail;
 	}
@@ -448,6 +473,7 @@ void gwlb_policyhost_stop(void)
 	if (!P.running)
 		return;
 	gwlb_nfq_stop();
+	gwlb_ctwrite_stop();
 	/* Without our table the kernel stops queueing: traffic flows without policy. */
 	gwlb_nft_remove();
 	set_thread_stop();
@@ -489,6 +515,7 @@ json_t *gwlb_policyhost_json(void)
 {
 	struct chains *c;
 	json_t *queues, *enis, *root;
+	struct gwlb_ctwrite_stats cw;
 	unsigned i;
 
 	if (!P.running)
@@ -531,6 +558,10 @@ json_t *gwlb_policyhost_json(void)
 		"set_updates", "applied", (json_int_t)gwlb_ctr_get(&P.set_applied),
 		"failed", (json_int_t)gwlb_ctr_get(&P.set_failed),
 		"overflow", (json_int_t)gwlb_ctr_get(&P.set_overflow));
+	gwlb_ctwrite_stats(&cw);
+	json_object_set_new(root, "ct_writes", json_pack("{s:I, s:I, s:I, s:I}",
+		"ok", (json_int_t)cw.ok, "failed", (json_int_t)cw.failed,
+		"overflow", (json_int_t)cw.overflow, "retried", (json_int_t)cw.retried));
 	pthread_mutex_unlock(&P.reload_lock);
 	return root;
 }
