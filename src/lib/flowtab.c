@@ -819,6 +819,96 @@ unsigned gwlb_flowtab_flush_eni(struct gwlb_flowtab *ft, uint16_t eni_idx)
 	return ft_sweep_range(ft, 0, ft->cap, SWEEP_ENI, 0, eni_idx);
 }
 
+/* Entries of one chain a walk copies per pass (chains are short: one bucket per entry). */
+#define FT_WALK_BATCH		16u
+
+/*
+ * Copy entries skip .. skip + FT_WALK_BATCH - 1 of bucket b's chain into out, as
+ * ft_read() does: lock-free under the stripe's sequence count. Returns how many were
+ * copied; *more says the chain goes on past them.
+ */
+static unsigned ft_copy_chain(const struct gwlb_flowtab *ft, uint32_t b, unsigned skip,
+			      struct ft_entry *out, bool *more)
+{
+	const struct ft_stripe *st = &ft->stripe[b >> ft->stripe_shift];
+	unsigned tries = 0;
+
+	for (;;) {
+		uint32_t s1 = __atomic_load_n(&st->seq, __ATOMIC_ACQUIRE);
+		uint32_t link, steps = 0;
+		unsigned n = 0, i;
+
+		*more = false;
+		if (s1 & 1)
+			goto again;
+		link = ld32(&ft->bucket[b]);
+		while (link) {
+			const struct ft_entry *e;
+
+			if (link > ft->cap || steps > ft->cap)
+				goto again;
+			if (++steps % FT_WALK_CHECK == 0 && seq_changed(st, s1))
+				goto again;
+			if (n == FT_WALK_BATCH) {
+				*more = true;
+				break;
+			}
+			e = ent_at(ft, link);
+			if (steps > skip) {
+				for (i = 0; i < W__N; i++)
+					out[n].w[i] = ld32(&e->w[i]);
+				n++;
+			}
+			link = ld32(&e->w[W_NEXT]);
+		}
+		if (!seq_changed(st, s1))
+			return n;
+again:
+		cpu_relax(++tries);
+	}
+}
+
+uint64_t gwlb_flowtab_walk(struct gwlb_flowtab *ft, uint32_t now, gwlb_flowtab_walk_fn fn,
+			   void *arg)
+{
+	struct ft_entry buf[FT_WALK_BATCH];
+	struct gwlb_flow_entry fe;
+	uint64_t seen = 0;
+	uint32_t b;
+
+	for (b = 0; b <= ft->mask; b++) {
+		unsigned skip = 0, n, i;
+		bool more;
+
+		if (!ld32(&ft->bucket[b]))
+			continue;
+		do {
+			n = ft_copy_chain(ft, b, skip, buf, &more);
+			skip += n;
+			for (i = 0; i < n; i++) {
+				const uint32_t *w = buf[i].w;
+				uint8_t m[4];
+
+				if (idle_of(now, w[W_LAST]) > ft->timeout[misc_class(w[W_MISC])])
+					continue;
+				memset(&fe, 0, sizeof(fe));
+				memcpy(&fe.key, &w[W_KEY], sizeof(fe.key));
+				memcpy(&fe.val.outer_local, &w[W_OUTER_LOCAL], 4);
+				memcpy(&fe.val.outer_remote, &w[W_OUTER_REMOTE], 4);
+				memcpy(m, &w[W_MISC], 4);
+				memcpy(&fe.val.outer_sport, m, 2);
+				fe.val.hdr_len = m[2];
+				memcpy(fe.val.hdr, &w[W_HDR], GWLB_FLOW_HDR_MAX);
+				fe.idle = idle_of(now, w[W_LAST]);
+				seen++;
+				if (fn(&fe, arg))
+					return seen;
+			}
+		} while (more);
+	}
+	return seen;
+}
+
 void gwlb_flowtab_stats(const struct gwlb_flowtab *ft, struct gwlb_flowtab_stats *st)
 {
 	st->entries = ctr_get(&ft->ctr.entries);
