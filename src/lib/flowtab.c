@@ -263,22 +263,25 @@ static bool val_eq(const uint32_t *a, const uint32_t *b)
 }
 
 /*
- * Lock-free search of bucket b. On a hit, copies everything but the key and link into out
- * (a snapshot the sequence count vouches for) and returns 1 + the entry's index; 0 if absent.
+ * The reader side of the seqlock: walk bucket b's chain, handing each entry to visit
+ * until it returns true, and start again (after reset) if a writer moved meanwhile, so
+ * what visit kept from the last attempt is a snapshot the sequence count vouches for.
+ * Always inlined: with constant callbacks, the lookup path pays for no indirect call.
  */
-static uint32_t ft_read(const struct gwlb_flowtab *ft, uint32_t b, const uint32_t *kw,
-			uint32_t *out)
+static inline __attribute__((always_inline)) void
+ft_read_chain(const struct gwlb_flowtab *ft, uint32_t b, void (*reset)(void *ctx),
+	      bool (*visit)(const struct ft_entry *e, uint32_t link, void *ctx), void *ctx)
 {
 	const struct ft_stripe *st = &ft->stripe[b >> ft->stripe_shift];
 	unsigned tries = 0;
 
 	for (;;) {
 		uint32_t s1 = __atomic_load_n(&st->seq, __ATOMIC_ACQUIRE);
-		uint32_t link, steps = 0, found = 0;
-		unsigned i;
+		uint32_t link, steps = 0;
 
 		if (s1 & 1)
 			goto again;
+		reset(ctx);
 		link = ld32(&ft->bucket[b]);
 		while (link) {
 			const struct ft_entry *e;
@@ -288,21 +291,54 @@ static uint32_t ft_read(const struct gwlb_flowtab *ft, uint32_t b, const uint32_
 			if (++steps % FT_WALK_CHECK == 0 && seq_changed(st, s1))
 				goto again;
 			e = ent_at(ft, link);
-			if (key_eq(e, kw)) {
-				for (i = W_OUTER_LOCAL; i <= W_LAST; i++)
-					out[i] = ld32(&e->w[i]);
-				for (i = W_HDR; i < W__N; i++)
-					out[i] = ld32(&e->w[i]);
-				found = link;
+			if (visit(e, link, ctx))
 				break;
-			}
 			link = ld32(&e->w[W_NEXT]);
 		}
 		if (!seq_changed(st, s1))
-			return found;
+			return;
 again:
 		cpu_relax(++tries);
 	}
+}
+
+struct ft_find {
+	const uint32_t *kw;
+	uint32_t *out;
+	uint32_t found;
+};
+
+static void ft_find_reset(void *ctx)
+{
+	((struct ft_find *)ctx)->found = 0;
+}
+
+static bool ft_find_visit(const struct ft_entry *e, uint32_t link, void *ctx)
+{
+	struct ft_find *f = ctx;
+	unsigned i;
+
+	if (!key_eq(e, f->kw))
+		return false;
+	for (i = W_OUTER_LOCAL; i <= W_LAST; i++)
+		f->out[i] = ld32(&e->w[i]);
+	for (i = W_HDR; i < W__N; i++)
+		f->out[i] = ld32(&e->w[i]);
+	f->found = link;
+	return true;
+}
+
+/*
+ * Lock-free search of bucket b. On a hit, copies everything but the key and link into out
+ * (a snapshot the sequence count vouches for) and returns 1 + the entry's index; 0 if absent.
+ */
+static uint32_t ft_read(const struct gwlb_flowtab *ft, uint32_t b, const uint32_t *kw,
+			uint32_t *out)
+{
+	struct ft_find f = { .kw = kw, .out = out };
+
+	ft_read_chain(ft, b, ft_find_reset, ft_find_visit, &f);
+	return f.found;
 }
 
 static void pool_push(struct gwlb_flowtab *ft, uint32_t stripe, uint32_t first, uint32_t last)
@@ -822,50 +858,36 @@ unsigned gwlb_flowtab_flush_eni(struct gwlb_flowtab *ft, uint16_t eni_idx)
 /* Entries of one chain a walk copies per pass (chains are short: one bucket per entry). */
 #define FT_WALK_BATCH		16u
 
-/*
- * Copy entries skip .. skip + FT_WALK_BATCH - 1 of bucket b's chain into out, as
- * ft_read() does: lock-free under the stripe's sequence count. Returns how many were
- * copied; *more says the chain goes on past them.
- */
-static unsigned ft_copy_chain(const struct gwlb_flowtab *ft, uint32_t b, unsigned skip,
-			      struct ft_entry *out, bool *more)
+/* Entries skip .. skip + FT_WALK_BATCH - 1 of one chain, for a walk. */
+struct ft_copy {
+	unsigned skip, pos, n;
+	bool more;			/* the chain goes on past them */
+	struct ft_entry *out;
+};
+
+static void ft_copy_reset(void *ctx)
 {
-	const struct ft_stripe *st = &ft->stripe[b >> ft->stripe_shift];
-	unsigned tries = 0;
+	struct ft_copy *c = ctx;
 
-	for (;;) {
-		uint32_t s1 = __atomic_load_n(&st->seq, __ATOMIC_ACQUIRE);
-		uint32_t link, steps = 0;
-		unsigned n = 0, i;
+	c->pos = c->n = 0;
+	c->more = false;
+}
 
-		*more = false;
-		if (s1 & 1)
-			goto again;
-		link = ld32(&ft->bucket[b]);
-		while (link) {
-			const struct ft_entry *e;
+static bool ft_copy_visit(const struct ft_entry *e, uint32_t link, void *ctx)
+{
+	struct ft_copy *c = ctx;
+	unsigned i;
 
-			if (link > ft->cap || steps > ft->cap)
-				goto again;
-			if (++steps % FT_WALK_CHECK == 0 && seq_changed(st, s1))
-				goto again;
-			if (n == FT_WALK_BATCH) {
-				*more = true;
-				break;
-			}
-			e = ent_at(ft, link);
-			if (steps > skip) {
-				for (i = 0; i < W__N; i++)
-					out[n].w[i] = ld32(&e->w[i]);
-				n++;
-			}
-			link = ld32(&e->w[W_NEXT]);
-		}
-		if (!seq_changed(st, s1))
-			return n;
-again:
-		cpu_relax(++tries);
+	if (c->pos++ < c->skip)
+		return false;
+	if (c->n == FT_WALK_BATCH) {
+		c->more = true;
+		return true;
 	}
+	for (i = 0; i < W__N; i++)
+		c->out[c->n].w[i] = ld32(&e->w[i]);
+	c->n++;
+	return false;
 }
 
 uint64_t gwlb_flowtab_walk(struct gwlb_flowtab *ft, uint32_t now, gwlb_flowtab_walk_fn fn,
@@ -883,7 +905,11 @@ uint64_t gwlb_flowtab_walk(struct gwlb_flowtab *ft, uint32_t now, gwlb_flowtab_w
 		if (!ld32(&ft->bucket[b]))
 			continue;
 		do {
-			n = ft_copy_chain(ft, b, skip, buf, &more);
+			struct ft_copy cp = { .skip = skip, .out = buf };
+
+			ft_read_chain(ft, b, ft_copy_reset, ft_copy_visit, &cp);
+			n = cp.n;
+			more = cp.more;
 			skip += n;
 			for (i = 0; i < n; i++) {
 				const uint32_t *w = buf[i].w;
