@@ -519,11 +519,11 @@ json_t *gwlb_policyhost_json(void)
 	}
 	enis = json_array();
 	for (i = 0; i < c->n_enis; i++) {
-		char id[24];
+		char eni[32];
 
-		snprintf(id, sizeof(id), "%017llx", (unsigned long long)c->enis[i].eni_id);
-		json_array_append_new(enis, json_pack("{s:s, s:o}", "id", id, "modules",
-						      chain_json(c->enis[i].chain)));
+		snprintf(eni, sizeof(eni), "eni-%017llx", (unsigned long long)c->enis[i].eni_id);
+		json_array_append_new(enis, json_pack("{s:s, s:s, s:o}", "id", eni + 4, "eni", eni,
+						      "modules", chain_json(c->enis[i].chain)));
 	}
 	root = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:o, s:o, s:o, s:{s:I, s:I, s:I}}",
 		"file", P.path, "queue_path", gwlb_nft_queue_path(), "ct_path", gwlb_nfq_ct_path(),
@@ -553,25 +553,14 @@ static json_int_t ctl_limit(json_t *req, json_int_t def, json_int_t max)
 	return n < 1 ? def : n > max ? max : n;
 }
 
+/* The chains as the health page has them, without the queue counters. */
 static json_t *ctl_modules(void)
 {
-	struct chains *c;
-	json_t *enis, *root;
-	unsigned i;
+	json_t *pol = gwlb_policyhost_json(), *root;
 
-	pthread_mutex_lock(&P.reload_lock);
-	c = atomic_load(&P.cur);
-	enis = json_array();
-	for (i = 0; i < c->n_enis; i++) {
-		char id[32];
-
-		snprintf(id, sizeof(id), "eni-%017llx", (unsigned long long)c->enis[i].eni_id);
-		json_array_append_new(enis, json_pack("{s:s, s:o}", "eni", id, "modules",
-						      chain_json(c->enis[i].chain)));
-	}
-	root = json_pack("{s:s, s:o, s:o}", "file", P.path, "global", chain_json(c->global),
-			 "enis", enis);
-	pthread_mutex_unlock(&P.reload_lock);
+	root = json_pack("{s:O, s:O, s:O}", "file", json_object_get(pol, "file"),
+			 "global", json_object_get(pol, "modules"), "enis", json_object_get(pol, "enis"));
+	json_decref(pol);
 	return root;
 }
 
