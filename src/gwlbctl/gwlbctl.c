@@ -38,6 +38,7 @@ struct command {
 	int (*fn)(const struct command *c, int argc, char **argv);
 	const char *args;
 	const char *help;
+	long limit_max;			/* --limit N takes 1..limit_max */
 };
 
 static const struct command commands[];
@@ -420,22 +421,52 @@ static void flows_human(json_t *a)
 	gwlb_table_free(&t);
 }
 
-static int flows_opt(const struct command *c, int opt, const char *arg, json_t *req)
+/* --limit N, for the commands whose answers can be long. */
+static int limit_opt(const struct command *c, int opt, const char *arg, json_t *req)
 {
 	char *end;
-	long n;
+	long n = strtol(arg, &end, 10);
 
-	if (opt == 'e') {
-		json_object_set_new(req, "eni", json_string(arg));
-		return 0;
-	}
-	n = strtol(arg, &end, 10);
-	if (*end || end == arg || n < 1 || n > 10000) {
-		usage_error(c, "flows: --limit %s: expected a number 1..10000", arg);
+	if (*end || end == arg || n < 1 || n > c->limit_max) {
+		usage_error(c, "%s: --limit %s: expected a number 1..%ld", c->name, arg,
+			    c->limit_max);
 		return -1;
 	}
 	json_object_set_new(req, "limit", json_integer(n));
 	return 0;
+}
+
+static const struct option limit_opts[] = {
+	{ "limit", required_argument, NULL, 'n' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Commands whose only option is --limit, with at most one argument: the "name". */
+static int cmd_limited(const struct command *c, int argc, char **argv,
+		       void (*human)(json_t *ans))
+{
+	json_t *req = json_object();
+	int i = parse_cmd(c, argc, argv, "n:", limit_opts, !strcmp(c->name, "sets"), limit_opt,
+			  req);
+
+	if (i < 0) {
+		json_decref(req);
+		return EXIT_USAGE;
+	}
+	if (i < argc)
+		json_object_set_new(req, "name", json_string(argv[i]));
+	return run(c->name, req, human);
+}
+
+static int flows_opt(const struct command *c, int opt, const char *arg, json_t *req)
+{
+	if (opt == 'e') {
+		json_object_set_new(req, "eni", json_string(arg));
+		return 0;
+	}
+	return limit_opt(c, opt, arg, req);
 }
 
 static int cmd_flows(const struct command *c, int argc, char **argv)
@@ -597,37 +628,9 @@ static void sets_human(json_t *a)
 	gwlb_table_free(&t);
 }
 
-static int sets_opt(const struct command *c, int opt, const char *arg, json_t *req)
-{
-	char *end;
-	long n = strtol(arg, &end, 10);
-
-	if (*end || end == arg || n < 1 || n > 100000) {
-		usage_error(c, "sets: --limit %s: expected a number 1..100000", arg);
-		return -1;
-	}
-	json_object_set_new(req, "limit", json_integer(n));
-	return 0;
-}
-
 static int cmd_sets(const struct command *c, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "limit", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	json_t *req = json_object();
-	int i = parse_cmd(c, argc, argv, "n:", lo, 1, sets_opt, req);
-
-	if (i < 0) {
-		json_decref(req);
-		return EXIT_USAGE;
-	}
-	if (i < argc)
-		json_object_set_new(req, "name", json_string(argv[i]));
-	return run("sets", req, sets_human);
+	return cmd_limited(c, argc, argv, sets_human);
 }
 
 static void policy_human(json_t *a)
@@ -695,34 +698,9 @@ static void policy_human(json_t *a)
 	gwlb_table_free(&t);
 }
 
-static int policy_opt(const struct command *c, int opt, const char *arg, json_t *req)
-{
-	char *end;
-	long n = strtol(arg, &end, 10);
-
-	if (*end || end == arg || n < 1 || n > 256) {
-		usage_error(c, "policy: --limit %s: expected a number 1..256", arg);
-		return -1;
-	}
-	json_object_set_new(req, "limit", json_integer(n));
-	return 0;
-}
-
 static int cmd_policy(const struct command *c, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "limit", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	json_t *req = json_object();
-
-	if (parse_cmd(c, argc, argv, "n:", lo, 0, policy_opt, req) < 0) {
-		json_decref(req);
-		return EXIT_USAGE;
-	}
-	return run("policy", req, policy_human);
+	return cmd_limited(c, argc, argv, policy_human);
 }
 
 static void reload_human(json_t *a)
@@ -779,18 +757,25 @@ static int cmd_help(const struct command *c, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{ "status", cmd_status, "", "version, uptime, health and counts" },
-	{ "enis", cmd_enis, "", "each ENI: interfaces, state, packets and bytes, flows, drops" },
-	{ "flows", cmd_flows, "[--eni ENI] [--limit N]",
-	  "the tunnel's flow table (default 100 flows, at most 10000)" },
-	{ "modules", cmd_modules, "", "verdict modules of each chain with their counters" },
-	{ "sets", cmd_sets, "[--limit N] [SET]",
-	  "sets in table inet gwlbnf; with SET, its elements" },
-	{ "policy", cmd_policy, "[--limit N]",
-	  "queue path, fail-open, per-queue counters, top flows through userspace" },
-	{ "reload", cmd_reload, "", "re-read the policy file (as SIGHUP) and say how it went" },
-	{ "help", cmd_help, "[COMMAND]", "this help, or one command's" },
-	{ NULL, NULL, NULL, NULL },
+	{ .name = "status", .fn = cmd_status, .args = "",
+	  .help = "version, uptime, health and counts" },
+	{ .name = "enis", .fn = cmd_enis, .args = "",
+	  .help = "each ENI: interfaces, state, packets and bytes, flows, drops" },
+	{ .name = "flows", .fn = cmd_flows, .args = "[--eni ENI] [--limit N]",
+	  .help = "the tunnel's flow table (default 100 flows, at most 10000)",
+	  .limit_max = 10000 },
+	{ .name = "modules", .fn = cmd_modules, .args = "",
+	  .help = "verdict modules of each chain with their counters" },
+	{ .name = "sets", .fn = cmd_sets, .args = "[--limit N] [SET]",
+	  .help = "sets in table inet gwlbnf; with SET, its elements", .limit_max = 100000 },
+	{ .name = "policy", .fn = cmd_policy, .args = "[--limit N]",
+	  .help = "queue path, fail-open, per-queue counters, top flows through userspace",
+	  .limit_max = 256 },
+	{ .name = "reload", .fn = cmd_reload, .args = "",
+	  .help = "re-read the policy file (as SIGHUP) and say how it went" },
+	{ .name = "help", .fn = cmd_help, .args = "[COMMAND]",
+	  .help = "this help, or one command's" },
+	{ .name = NULL },
 };
 
 static const struct command *find_command(const char *name)
