@@ -12,7 +12,7 @@ set -eu
 command -v nft >/dev/null || skip "nft not installed"
 modir=$top_builddir/src/modules/.libs
 [ -e "$modir/verdict_accept.so" ] || skip "verdict modules not built"
-[ -x "$GWLBCTL" ] || skip "gwlbctl not built ($GWLBCTL)"
+[ -x "$GWLBCTL" ] || fail "gwlbctl not built ($GWLBCTL)"
 
 CLIENT_PORT=45678
 
