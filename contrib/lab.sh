@@ -75,6 +75,7 @@ lab_find_bins()
 	top_builddir=${top_builddir:-$top_srcdir}
 	GWLBD=${GWLBD:-$top_builddir/src/gwlbd/gwlbd}
 	GWLBSIM=${GWLBSIM:-$top_builddir/src/gwlbsim/gwlbsim}
+	GWLBCTL=${GWLBCTL:-$top_builddir/src/gwlbctl/gwlbctl}
 	LAB_HOOK=${LAB_HOOK:-$top_srcdir/contrib/hooks/passthrough.sh}
 	PYTHON=${PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
 }
@@ -305,12 +306,15 @@ lab_sim_start()
 
 # lab_gwlbd_start [ARGS...]: gwlbd in app (default arguments: the passthrough hook and health
 # port; pass your own to replace them). Waits until its GENEVE socket (and health port) listen.
+# Its control socket is this lab's own ($LAB_DIR/ctl.sock), so labs running at once never meet
+# on the default one; a --ctl-socket in ARGS wins.
 lab_gwlbd_start()
 {
 	local args=("$@") port="" gport=6081 i
 	if [ "${#args[@]}" -eq 0 ]; then
 		args=(-c "$LAB_HOOK" -r "$LAB_HOOK" -p "$LAB_HEALTH_PORT")
 	fi
+	args=(--ctl-socket "$LAB_DIR/ctl.sock" "${args[@]}")
 	for ((i = 0; i < ${#args[@]}; i++)); do
 		[ "${args[$i]}" = -p ] && port=${args[$((i + 1))]}
 		[ "${args[$i]}" = --geneve-port ] && gport=${args[$((i + 1))]}
@@ -335,6 +339,12 @@ lab_gwlbd_stop()
 {
 	lab_stop "$LAB_GWLBD_PID" 10
 	LAB_GWLBD_PID=
+}
+
+# lab_gwlbctl ARGS...: gwlbctl talking to this lab's gwlbd.
+lab_gwlbctl()
+{
+	"$GWLBCTL" --socket "$LAB_DIR/ctl.sock" "$@"
 }
 
 # lab_health PATH: body of gwlbd's health server.

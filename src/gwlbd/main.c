@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "eni.h"
 #include "gwlbd.h"
 #include "health.h"
@@ -69,6 +70,8 @@ static int die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	/* a socket left behind would look like a gwlbd that died */
+	gwlb_ctl_stop();
 	return 1;
 }
 
@@ -225,6 +228,9 @@ int main(int argc, char **argv)
 		return 1;
 	if (gwlb_tun_probe(err, sizeof(err)) < 0)
 		return die("%s", err);
+	/* First claim: a second gwlbd must not get as far as replacing our nft table. */
+	if (gwlb_ctl_open(gwlbd.opts.ctl_socket, gwlbd.opts.ctl_group, err, sizeof(err)) < 0)
+		return die("%s", err);
 
 	gwlbd.udp = calloc(gwlbd.n_udp, sizeof(*gwlbd.udp));
 	gwlbd.tun = calloc(gwlbd.n_tun, sizeof(*gwlbd.tun));
@@ -299,6 +305,9 @@ int main(int argc, char **argv)
 	}
 	if (gwlb_udp_start() < 0 || gwlb_tunrx_start() < 0)
 		return die("cannot start worker threads: %m");
+	ret = gwlb_ctl_start();
+	if (ret < 0)
+		return die("cannot start the control socket thread: %s", strerror(-ret));
 	log_imp(GWLB_LS_CORE, "gwlbd %s: GENEVE on UDP %u, %u UDP and %u tun workers%s, health %s%u",
 		PACKAGE_VERSION, gwlbd.opts.geneve_port, gwlbd.n_udp, gwlbd.n_tun,
 		gwlbd.opts.receive_only ? ", receive-only" : "",
@@ -306,6 +315,8 @@ int main(int argc, char **argv)
 
 	manager_loop(epfd);
 
+	/* Before the policy host goes: the control thread reads its state. */
+	gwlb_ctl_stop();
 	atomic_store(&gwlbd.stop, true);
 	gwlb_udp_join();
 	gwlb_tunrx_join();

@@ -6,6 +6,7 @@
  * answer to the batch header, which is how the kernel reports a failed commit) sees
  * everything the transaction did.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -1113,4 +1114,401 @@ done:
 	if (failed)
 		*failed = nfail;
 	return first;
+}
+
+/* ---- reading sets back ---- */
+
+/* One dump request of table gwlbnf's sets (elems: of one set's elements); cb per answer. */
+static int nft_dump(uint16_t type, const char *set, mnl_cb_t cb, void *arg)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct mnl_socket *nl = NULL;
+	struct nlmsghdr *nlh;
+	uint32_t seq = nft_seq(), portid;
+	char *buf = malloc(NFT_RECV_BUF);
+	int ret = 0;
+
+	if (!s || !buf) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, GWLB_NFT_TABLE);
+	if (set)
+		nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	memset(buf, 0, NFT_MSG_MAX);
+	nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, seq);
+	if (type == NFT_MSG_GETSETELEM)
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	else
+		nftnl_set_nlmsg_build_payload(nlh, s);
+	nl = nft_socket(0);
+	if (!nl) {
+		ret = -errno;
+		goto cleanup;
+	}
+	portid = mnl_socket_get_portid(nl);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto cleanup;
+	}
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, NFT_RECV_BUF);
+
+		if (n < 0) {
+			ret = (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
+			break;
+		}
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, cb, arg);
+		if (ret <= MNL_CB_STOP) {
+			ret = ret < 0 ? -errno : 0;
+			break;
+		}
+	}
+cleanup:
+	if (nl)
+		mnl_socket_close(nl);
+	if (s)
+		nftnl_set_free(s);
+	free(buf);
+	return ret;
+}
+
+static void set_info_fill(const struct nftnl_set *s, struct gwlb_nft_set_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	snprintf(info->name, sizeof(info->name), "%s", nftnl_set_get_str(s, NFTNL_SET_NAME));
+	info->family = nftnl_set_get_u32(s, NFTNL_SET_FAMILY);
+	info->flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+	info->key_type = nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE);
+	info->key_len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN);
+	if (nftnl_set_is_set(s, NFTNL_SET_TIMEOUT))
+		info->timeout_ms = nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT);
+	if (nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE))
+		info->size = nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE);
+}
+
+struct set_list_ctx {
+	gwlb_nft_set_fn fn;
+	void *arg;
+	const char *want;		/* only this set */
+	struct gwlb_nft_set_info *out;
+	bool found;
+};
+
+static int set_list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct set_list_ctx *c = data;
+	struct gwlb_nft_set_info info;
+	struct nftnl_set *s = nftnl_set_alloc();
+	int ret = MNL_CB_OK;
+
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		return MNL_CB_ERROR;
+	}
+	set_info_fill(s, &info);
+	nftnl_set_free(s);
+	if (c->want) {
+		if (!strcmp(info.name, c->want)) {
+			*c->out = info;
+			c->found = true;
+		}
+	} else if (c->fn(&info, c->arg)) {
+		ret = MNL_CB_STOP;
+	}
+	return ret;
+}
+
+int gwlb_nft_sets_list(gwlb_nft_set_fn fn, void *arg)
+{
+	struct set_list_ctx c = { .fn = fn, .arg = arg };
+
+	return nft_dump(NFT_MSG_GETSET, NULL, set_list_cb, &c);
+}
+
+/* An interval's end key is exclusive on the wire: one less, big-endian. */
+static void key_dec(uint8_t *k, uint32_t len)
+{
+	while (len--) {
+		if (k[len]--)
+			break;
+	}
+}
+
+struct elem_ctx {
+	gwlb_nft_elem_fn fn;
+	void *arg;
+	bool interval;
+	bool stop;
+	/* The kernel dumps an interval set from the top down: each end before its start. */
+	bool have_end;
+	uint8_t end[64];
+	uint32_t end_len;
+};
+
+static int elem_one(struct elem_ctx *c, struct nftnl_set_elem *e)
+{
+	struct gwlb_nft_elem_info ei;
+	const void *p;
+	uint32_t len = 0;
+
+	memset(&ei, 0, sizeof(ei));
+	p = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	if (!p || len > sizeof(ei.key))
+		return 0;
+	if (c->interval && nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+	    (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END)) {
+		memcpy(c->end, p, len);
+		c->end_len = len;
+		c->have_end = true;
+		return 0;
+	}
+	memcpy(ei.key, p, len);
+	ei.key_len = len;
+	p = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len);
+	if (p && len <= sizeof(ei.key_end)) {
+		/* concatenated ranges carry their (inclusive) end in the element itself */
+		memcpy(ei.key_end, p, len);
+		ei.key_end_len = len;
+	} else if (c->interval) {
+		if (c->have_end && c->end_len == ei.key_len) {
+			memcpy(ei.key_end, c->end, c->end_len);
+			key_dec(ei.key_end, c->end_len);
+		} else {
+			/* no end below the top of the key space: the range runs to the end */
+			memset(ei.key_end, 0xff, ei.key_len);
+		}
+		ei.key_end_len = ei.key_len;
+	}
+	c->have_end = false;
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT))
+		ei.timeout_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		ei.expires_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+	return c->fn(&ei, c->arg);
+}
+
+static int elem_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct elem_ctx *c = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it = NULL;
+	struct nftnl_set_elem *e;
+	int ret = MNL_CB_OK;
+
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		ret = MNL_CB_ERROR;
+		goto cleanup;
+	}
+	it = nftnl_set_elems_iter_create(s);
+	if (!it) {
+		ret = MNL_CB_ERROR;
+		goto cleanup;
+	}
+	for (e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
+		if (elem_one(c, e)) {
+			ret = MNL_CB_STOP;
+			break;
+		}
+	}
+cleanup:
+	if (it)
+		nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return ret;
+}
+
+int gwlb_nft_set_get(const char *set, struct gwlb_nft_set_info *info, gwlb_nft_elem_fn fn,
+		     void *arg)
+{
+	struct set_list_ctx lc = { .want = set, .out = info };
+	struct elem_ctx ec = { .fn = fn, .arg = arg };
+	int ret;
+
+	if (!set || !*set || strlen(set) >= sizeof(info->name))
+		return -EINVAL;
+	ret = nft_dump(NFT_MSG_GETSET, NULL, set_list_cb, &lc);
+	if (ret)
+		return ret;
+	if (!lc.found)
+		return -ENOENT;
+	if (!fn)
+		return 0;
+	ec.interval = info->flags & NFT_SET_INTERVAL;
+	return nft_dump(NFT_MSG_GETSETELEM, set, elem_cb, &ec);
+}
+
+/* nft's datatypes (nftables' enum datatypes) that keys of our sets are likely to have. */
+static const struct {
+	uint32_t type;
+	uint32_t len;
+	const char *name;
+} nft_types[] = {
+	{ 7, 4, "ipv4_addr" },
+	{ 8, 16, "ipv6_addr" },
+	{ 9, 6, "ether_addr" },
+	{ 10, 2, "ether_type" },
+	{ 12, 1, "inet_proto" },
+	{ 13, 2, "inet_service" },
+	{ 19, 4, "mark" },
+	{ 20, 4, "iface_index" },
+	{ 41, 16, "ifname" },
+};
+
+#define NFT_TYPE_BITS	6
+#define NFT_CONCAT_MAX	8
+
+/* The parts of a key type, first part first; 0 when one of them is unknown to us. */
+static unsigned type_parts(uint32_t key_type, unsigned *idx)
+{
+	uint32_t part[NFT_CONCAT_MAX];
+	unsigned n = 0, i, k;
+
+	while (key_type && n < NFT_CONCAT_MAX) {
+		part[n++] = key_type & ((1u << NFT_TYPE_BITS) - 1);
+		key_type >>= NFT_TYPE_BITS;
+	}
+	if (key_type || !n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < sizeof(nft_types) / sizeof(nft_types[0]); k++)
+			if (nft_types[k].type == part[n - 1 - i])
+				break;
+		if (k == sizeof(nft_types) / sizeof(nft_types[0]))
+			return 0;
+		idx[i] = k;
+	}
+	return n;
+}
+
+const char *gwlb_nft_type_str(uint32_t key_type, char *buf, size_t len)
+{
+	unsigned idx[NFT_CONCAT_MAX], n = type_parts(key_type, idx), i;
+	size_t off = 0;
+
+	if (!n) {
+		snprintf(buf, len, "type %u", key_type);
+		return buf;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < n && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? " . " : "", nft_types[idx[i]].name);
+	return buf;
+}
+
+static void hex_str(const uint8_t *k, uint32_t klen, char *buf, size_t len)
+{
+	size_t off = 0;
+	uint32_t i;
+
+	off = snprintf(buf, len, "0x");
+	for (i = 0; i < klen && off + 2 < len; i++)
+		off += snprintf(buf + off, len - off, "%02x", k[i]);
+}
+
+/* One part of a key; k holds at least the part's length. */
+static void part_str(unsigned t, const uint8_t *k, char *buf, size_t len)
+{
+	uint32_t v32;
+	uint16_t v16;
+
+	switch (nft_types[t].type) {
+	case 7:
+		inet_ntop(AF_INET, k, buf, len);
+		break;
+	case 8:
+		inet_ntop(AF_INET6, k, buf, len);
+		break;
+	case 9:
+		snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", k[0], k[1], k[2], k[3], k[4], k[5]);
+		break;
+	case 10:
+	case 13:
+		memcpy(&v16, k, 2);
+		snprintf(buf, len, "%u", ntohs(v16));
+		break;
+	case 12:
+		snprintf(buf, len, "%u", k[0]);
+		break;
+	case 19:
+	case 20:
+		/* registers hold these in host order */
+		memcpy(&v32, k, 4);
+		snprintf(buf, len, nft_types[t].type == 19 ? "0x%08x" : "%u", v32);
+		break;
+	default:
+		snprintf(buf, len, "\"%.*s\"", 16, (const char *)k);
+		break;
+	}
+}
+
+/* A whole key: its parts, each padded to 4 bytes as in nft's registers. */
+static void key_str(uint32_t key_type, const uint8_t *k, uint32_t klen, char *buf, size_t len)
+{
+	unsigned idx[NFT_CONCAT_MAX], n = type_parts(key_type, idx), i;
+	uint32_t off = 0, need = 0;
+	size_t w = 0;
+
+	for (i = 0; i < n; i++)
+		need += n > 1 ? (nft_types[idx[i]].len + 3) & ~3u : nft_types[idx[i]].len;
+	if (!n || need != klen) {
+		hex_str(k, klen, buf, len);
+		return;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < n && w < len; i++) {
+		char part[64];
+
+		part_str(idx[i], k + off, part, sizeof(part));
+		w += snprintf(buf + w, len - w, "%s%s", i ? " . " : "", part);
+		off += n > 1 ? (nft_types[idx[i]].len + 3) & ~3u : nft_types[idx[i]].len;
+	}
+}
+
+/* The prefix length when [a, b] is exactly one prefix, else -1. */
+static int prefix_len(const uint8_t *a, const uint8_t *b, uint32_t len)
+{
+	uint32_t bit, p = len * 8;
+
+	for (bit = 0; bit < len * 8; bit++) {
+		uint8_t m = 0x80 >> (bit % 8);
+
+		if ((a[bit / 8] & m) != (b[bit / 8] & m)) {
+			p = bit;
+			break;
+		}
+	}
+	for (bit = p; bit < len * 8; bit++) {
+		uint8_t m = 0x80 >> (bit % 8);
+
+		if ((a[bit / 8] & m) || !(b[bit / 8] & m))
+			return -1;
+	}
+	return (int)p;
+}
+
+const char *gwlb_nft_elem_str(uint32_t key_type, const struct gwlb_nft_elem_info *e, char *buf,
+			      size_t len)
+{
+	char lo[160], hi[160];
+	int plen;
+
+	key_str(key_type, e->key, e->key_len, lo, sizeof(lo));
+	if (!e->key_end_len || (e->key_end_len == e->key_len &&
+				!memcmp(e->key, e->key_end, e->key_len))) {
+		snprintf(buf, len, "%s", lo);
+		return buf;
+	}
+	if ((key_type == 7 || key_type == 8) && e->key_end_len == e->key_len &&
+	    (plen = prefix_len(e->key, e->key_end, e->key_len)) >= 0) {
+		snprintf(buf, len, "%s/%d", lo, plen);
+		return buf;
+	}
+	key_str(key_type, e->key_end, e->key_end_len, hi, sizeof(hi));
+	snprintf(buf, len, "%s-%s", lo, hi);
+	return buf;
 }

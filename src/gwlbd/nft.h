@@ -143,4 +143,53 @@ size_t gwlb_nft_set_batch_count(const struct gwlb_nft_set_batch *b);
 int gwlb_nft_set_batch_commit(struct gwlb_nft_set_batch *b, size_t *failed, char *err,
 			      size_t errlen);
 
+/*
+ * Reading table gwlbnf's sets back from the kernel (gwlbctl sets): sets the users' rules
+ * or modules declared in it, and their elements.
+ */
+struct gwlb_nft_set_info {
+	char name[256];
+	uint32_t family;		/* NFPROTO_* of the table */
+	uint32_t flags;			/* NFT_SET_* (interval, timeout, map...) */
+	uint32_t key_type;		/* nft datatype; a concatenation packs 6 bits per part */
+	uint32_t key_len;
+	uint64_t timeout_ms;		/* default element timeout, 0 = none */
+	uint32_t size;			/* declared size, 0 = unbounded */
+};
+
+struct gwlb_nft_elem_info {
+	uint8_t key[64];
+	uint32_t key_len;
+	uint8_t key_end[64];		/* last key of an interval (inclusive); key_end_len 0: none */
+	uint32_t key_end_len;
+	uint64_t timeout_ms;		/* 0 = none */
+	uint64_t expires_ms;		/* time left */
+};
+
+/* Return nonzero to stop the listing. */
+typedef int (*gwlb_nft_set_fn)(const struct gwlb_nft_set_info *s, void *arg);
+typedef int (*gwlb_nft_elem_fn)(const struct gwlb_nft_elem_info *e, void *arg);
+
+/* Call fn for each set of table inet gwlbnf. 0 or -errno (-ENOENT: no table). */
+int gwlb_nft_sets_list(gwlb_nft_set_fn fn, void *arg);
+
+/*
+ * Describe set `set` of table inet gwlbnf into *info and call fn (may be NULL) for each
+ * of its elements; an interval set's elements come as one element per interval.
+ * 0 or -errno (-ENOENT: no such set).
+ */
+int gwlb_nft_set_get(const char *set, struct gwlb_nft_set_info *info, gwlb_nft_elem_fn fn,
+		     void *arg);
+
+/* nft's name of a key type ("ipv4_addr", "ipv4_addr . inet_service"), into buf. */
+const char *gwlb_nft_type_str(uint32_t key_type, char *buf, size_t len);
+
+/*
+ * An element's key as nft prints it, into buf: addresses, ports, marks and interface
+ * names by type, concatenations joined with " . ", an interval as a prefix "a/len" or a
+ * range "a-b", anything else in hex. Pure.
+ */
+const char *gwlb_nft_elem_str(uint32_t key_type, const struct gwlb_nft_elem_info *e, char *buf,
+			      size_t len);
+
 #endif

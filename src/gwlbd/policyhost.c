@@ -5,6 +5,7 @@
  * whatever chain set is published; a reload builds a complete new set off the packet path,
  * publishes it, waits until no worker can still be inside the old one, then frees it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+
+#include <linux/netfilter/nf_tables.h>
 
 #include "ctwrite.h"
 #include "gwlbd.h"
@@ -543,11 +546,11 @@ json_t *gwlb_policyhost_json(void)
 	}
 	enis = json_array();
 	for (i = 0; i < c->n_enis; i++) {
-		char id[24];
+		char eni[32];
 
-		snprintf(id, sizeof(id), "%017llx", (unsigned long long)c->enis[i].eni_id);
-		json_array_append_new(enis, json_pack("{s:s, s:o}", "id", id, "modules",
-						      chain_json(c->enis[i].chain)));
+		snprintf(eni, sizeof(eni), "eni-%017llx", (unsigned long long)c->enis[i].eni_id);
+		json_array_append_new(enis, json_pack("{s:s, s:s, s:o}", "id", eni + 4, "eni", eni,
+						      "modules", chain_json(c->enis[i].chain)));
 	}
 	root = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:o, s:o, s:o, s:{s:I, s:I, s:I}}",
 		"file", P.path, "queue_path", gwlb_nft_queue_path(), "ct_path", gwlb_nfq_ct_path(),
@@ -564,4 +567,174 @@ json_t *gwlb_policyhost_json(void)
 		"overflow", (json_int_t)cw.overflow, "retried", (json_int_t)cw.retried));
 	pthread_mutex_unlock(&P.reload_lock);
 	return root;
+}
+
+/* ---- the control socket's policy commands ---- */
+
+#define CTL_TOP_FLOWS_DEFAULT	10
+#define CTL_TOP_FLOWS_MAX	256
+#define CTL_SET_ELEMS_DEFAULT	1000
+#define CTL_SET_ELEMS_MAX	100000
+
+static json_int_t ctl_limit(json_t *req, json_int_t def, json_int_t max)
+{
+	json_t *v = json_object_get(req, "limit");
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : def;
+
+	return n < 1 ? def : n > max ? max : n;
+}
+
+/* The chains as the health page has them, without the queue counters. */
+static json_t *ctl_modules(void)
+{
+	json_t *pol = gwlb_policyhost_json(), *root;
+
+	root = json_pack("{s:O, s:O, s:O}", "file", json_object_get(pol, "file"),
+			 "global", json_object_get(pol, "modules"), "enis", json_object_get(pol, "enis"));
+	json_decref(pol);
+	return root;
+}
+
+static json_t *ctl_policy(json_t *req)
+{
+	unsigned n = (unsigned)ctl_limit(req, CTL_TOP_FLOWS_DEFAULT, CTL_TOP_FLOWS_MAX), i, k;
+	struct gwlb_nfq_flow *top = calloc(n, sizeof(*top));
+	json_t *root = gwlb_policyhost_json(), *arr = json_array();
+
+	n = top ? gwlb_nfq_top_flows(top, n) : 0;
+	for (i = 0; i < n; i++) {
+		char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+		int af = top[i].family == 4 ? AF_INET : AF_INET6;
+
+		inet_ntop(af, top[i].saddr, src, sizeof(src));
+		inet_ntop(af, top[i].daddr, dst, sizeof(dst));
+		json_array_append_new(arr, json_pack("{s:i, s:i, s:s, s:i, s:s, s:i, s:i, s:I}",
+			"family", top[i].family, "proto", top[i].proto, "src", src,
+			"sport", top[i].sport, "dst", dst, "dport", top[i].dport,
+			"queue", (int)(P.nft.queue_first + top[i].worker),
+			"packets", (json_int_t)top[i].pkts));
+	}
+	free(top);
+	/* the per-queue counters carry the kernel's: make sure they are there or said missing */
+	for (k = 0; k < json_array_size(json_object_get(root, "queues")); k++) {
+		struct gwlb_nfq_stats st;
+
+		gwlb_nfq_stats(k, &st);
+		json_object_set_new(json_array_get(json_object_get(root, "queues"), k),
+				    "kernel_valid", json_boolean(st.kernel_valid));
+	}
+	json_object_set_new(root, "top_flows", arr);
+	return root;
+}
+
+static json_t *ctl_set_json(const struct gwlb_nft_set_info *si)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} flags[] = {
+		{ NFT_SET_ANONYMOUS, "anonymous" }, { NFT_SET_CONSTANT, "constant" },
+		{ NFT_SET_INTERVAL, "interval" }, { NFT_SET_MAP, "map" },
+		{ NFT_SET_TIMEOUT, "timeout" }, { NFT_SET_EVAL, "dynamic" },
+	};
+	json_t *fl = json_array();
+	char type[128];
+	unsigned i;
+
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (si->flags & flags[i].bit)
+			json_array_append_new(fl, json_string(flags[i].name));
+	return json_pack("{s:s, s:s, s:o, s:I, s:I}", "name", si->name,
+			 "type", gwlb_nft_type_str(si->key_type, type, sizeof(type)), "flags", fl,
+			 "timeout_ms", (json_int_t)si->timeout_ms, "size", (json_int_t)si->size);
+}
+
+static int ctl_set_cb(const struct gwlb_nft_set_info *si, void *arg)
+{
+	json_array_append_new(arg, ctl_set_json(si));
+	return 0;
+}
+
+struct ctl_elems {
+	json_t *arr;
+	uint32_t key_type;
+	json_int_t left;
+	bool truncated;
+};
+
+static int ctl_elem_cb(const struct gwlb_nft_elem_info *e, void *arg)
+{
+	struct ctl_elems *c = arg;
+	char key[256];
+
+	if (!c->left--) {
+		c->truncated = true;
+		return 1;
+	}
+	json_array_append_new(c->arr, json_pack("{s:s, s:I, s:I}",
+		"key", gwlb_nft_elem_str(c->key_type, e, key, sizeof(key)),
+		"timeout_ms", (json_int_t)e->timeout_ms, "expires_ms", (json_int_t)e->expires_ms));
+	return 0;
+}
+
+static json_t *ctl_sets(json_t *req, char *err, size_t errlen)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	struct gwlb_nft_set_info si;
+	struct ctl_elems c = { 0 };
+	json_t *root;
+	int ret;
+
+	if (!name) {
+		root = json_pack("{s:s, s:[]}", "table", "inet " GWLB_NFT_TABLE, "sets");
+		ret = gwlb_nft_sets_list(ctl_set_cb, json_object_get(root, "sets"));
+		if (ret) {
+			json_decref(root);
+			snprintf(err, errlen, "cannot list the sets of table inet %s: %s",
+				 GWLB_NFT_TABLE, strerror(-ret));
+			return NULL;
+		}
+		return root;
+	}
+	c.arr = json_array();
+	c.left = ctl_limit(req, CTL_SET_ELEMS_DEFAULT, CTL_SET_ELEMS_MAX);
+	ret = gwlb_nft_set_get(name, &si, NULL, NULL);
+	if (!ret) {
+		c.key_type = si.key_type;
+		ret = gwlb_nft_set_get(name, &si, ctl_elem_cb, &c);
+	}
+	if (ret) {
+		json_decref(c.arr);
+		if (ret == -ENOENT)
+			snprintf(err, errlen, "no set '%s' in table inet %s (gwlbctl sets lists them)",
+				 name, GWLB_NFT_TABLE);
+		else
+			snprintf(err, errlen, "cannot read set '%s': %s", name, strerror(-ret));
+		return NULL;
+	}
+	return json_pack("{s:s, s:o, s:o, s:b}", "table", "inet " GWLB_NFT_TABLE,
+			 "set", ctl_set_json(&si), "elements", c.arr, "truncated", c.truncated);
+}
+
+json_t *gwlb_policyhost_ctl(const char *cmd, json_t *req, char *err, size_t errlen)
+{
+	if (!P.running) {
+		snprintf(err, errlen, "no policy is running (start gwlbd with --policy)");
+		return NULL;
+	}
+	if (!strcmp(cmd, "modules"))
+		return ctl_modules();
+	if (!strcmp(cmd, "policy"))
+		return ctl_policy(req);
+	if (!strcmp(cmd, "sets"))
+		return ctl_sets(req, err, errlen);
+	if (!strcmp(cmd, "reload")) {
+		if (gwlb_policyhost_reload(err, errlen) < 0)
+			return NULL;
+		return json_pack("{s:s, s:I, s:I}", "file", P.path,
+				 "reloads", (json_int_t)gwlb_ctr_get(&P.reloads),
+				 "reload_failures", (json_int_t)gwlb_ctr_get(&P.reload_failures));
+	}
+	snprintf(err, errlen, "unknown policy command '%s'", cmd);
+	return NULL;
 }

@@ -22,4 +22,12 @@ void gwlb_policyhost_stop(void);
 /* The "policy" object of the health JSON; json null when no policy runs. */
 json_t *gwlb_policyhost_json(void);
 
+/*
+ * The control socket's policy commands (gwlbctl): "modules", "sets" (req "name": one set
+ * with its elements), "policy" (req "limit": top flows) and "reload". The answer object,
+ * or NULL with the reason in err (also "no policy is running" without --policy). Uses
+ * nothing but the policy host's own state, so it can answer from wherever that runs.
+ */
+json_t *gwlb_policyhost_ctl(const char *cmd, json_t *req, char *err, size_t errlen);
+
 #endif

@@ -263,22 +263,25 @@ static bool val_eq(const uint32_t *a, const uint32_t *b)
 }
 
 /*
- * Lock-free search of bucket b. On a hit, copies everything but the key and link into out
- * (a snapshot the sequence count vouches for) and returns 1 + the entry's index; 0 if absent.
+ * The reader side of the seqlock: walk bucket b's chain, handing each entry to visit
+ * until it returns true, and start again (after reset) if a writer moved meanwhile, so
+ * what visit kept from the last attempt is a snapshot the sequence count vouches for.
+ * Always inlined: with constant callbacks, the lookup path pays for no indirect call.
  */
-static uint32_t ft_read(const struct gwlb_flowtab *ft, uint32_t b, const uint32_t *kw,
-			uint32_t *out)
+static inline __attribute__((always_inline)) void
+ft_read_chain(const struct gwlb_flowtab *ft, uint32_t b, void (*reset)(void *ctx),
+	      bool (*visit)(const struct ft_entry *e, uint32_t link, void *ctx), void *ctx)
 {
 	const struct ft_stripe *st = &ft->stripe[b >> ft->stripe_shift];
 	unsigned tries = 0;
 
 	for (;;) {
 		uint32_t s1 = __atomic_load_n(&st->seq, __ATOMIC_ACQUIRE);
-		uint32_t link, steps = 0, found = 0;
-		unsigned i;
+		uint32_t link, steps = 0;
 
 		if (s1 & 1)
 			goto again;
+		reset(ctx);
 		link = ld32(&ft->bucket[b]);
 		while (link) {
 			const struct ft_entry *e;
@@ -288,21 +291,54 @@ static uint32_t ft_read(const struct gwlb_flowtab *ft, uint32_t b, const uint32_
 			if (++steps % FT_WALK_CHECK == 0 && seq_changed(st, s1))
 				goto again;
 			e = ent_at(ft, link);
-			if (key_eq(e, kw)) {
-				for (i = W_OUTER_LOCAL; i <= W_LAST; i++)
-					out[i] = ld32(&e->w[i]);
-				for (i = W_HDR; i < W__N; i++)
-					out[i] = ld32(&e->w[i]);
-				found = link;
+			if (visit(e, link, ctx))
 				break;
-			}
 			link = ld32(&e->w[W_NEXT]);
 		}
 		if (!seq_changed(st, s1))
-			return found;
+			return;
 again:
 		cpu_relax(++tries);
 	}
+}
+
+struct ft_find {
+	const uint32_t *kw;
+	uint32_t *out;
+	uint32_t found;
+};
+
+static void ft_find_reset(void *ctx)
+{
+	((struct ft_find *)ctx)->found = 0;
+}
+
+static bool ft_find_visit(const struct ft_entry *e, uint32_t link, void *ctx)
+{
+	struct ft_find *f = ctx;
+	unsigned i;
+
+	if (!key_eq(e, f->kw))
+		return false;
+	for (i = W_OUTER_LOCAL; i <= W_LAST; i++)
+		f->out[i] = ld32(&e->w[i]);
+	for (i = W_HDR; i < W__N; i++)
+		f->out[i] = ld32(&e->w[i]);
+	f->found = link;
+	return true;
+}
+
+/*
+ * Lock-free search of bucket b. On a hit, copies everything but the key and link into out
+ * (a snapshot the sequence count vouches for) and returns 1 + the entry's index; 0 if absent.
+ */
+static uint32_t ft_read(const struct gwlb_flowtab *ft, uint32_t b, const uint32_t *kw,
+			uint32_t *out)
+{
+	struct ft_find f = { .kw = kw, .out = out };
+
+	ft_read_chain(ft, b, ft_find_reset, ft_find_visit, &f);
+	return f.found;
 }
 
 static void pool_push(struct gwlb_flowtab *ft, uint32_t stripe, uint32_t first, uint32_t last)
@@ -817,6 +853,86 @@ unsigned gwlb_flowtab_expire(struct gwlb_flowtab *ft, uint32_t now, unsigned bud
 unsigned gwlb_flowtab_flush_eni(struct gwlb_flowtab *ft, uint16_t eni_idx)
 {
 	return ft_sweep_range(ft, 0, ft->cap, SWEEP_ENI, 0, eni_idx);
+}
+
+/* Entries of one chain a walk copies per pass (chains are short: one bucket per entry). */
+#define FT_WALK_BATCH		16u
+
+/* Entries skip .. skip + FT_WALK_BATCH - 1 of one chain, for a walk. */
+struct ft_copy {
+	unsigned skip, pos, n;
+	bool more;			/* the chain goes on past them */
+	struct ft_entry *out;
+};
+
+static void ft_copy_reset(void *ctx)
+{
+	struct ft_copy *c = ctx;
+
+	c->pos = c->n = 0;
+	c->more = false;
+}
+
+static bool ft_copy_visit(const struct ft_entry *e, uint32_t link, void *ctx)
+{
+	struct ft_copy *c = ctx;
+	unsigned i;
+
+	if (c->pos++ < c->skip)
+		return false;
+	if (c->n == FT_WALK_BATCH) {
+		c->more = true;
+		return true;
+	}
+	for (i = 0; i < W__N; i++)
+		c->out[c->n].w[i] = ld32(&e->w[i]);
+	c->n++;
+	return false;
+}
+
+uint64_t gwlb_flowtab_walk(struct gwlb_flowtab *ft, uint32_t now, gwlb_flowtab_walk_fn fn,
+			   void *arg)
+{
+	struct ft_entry buf[FT_WALK_BATCH];
+	struct gwlb_flow_entry fe;
+	uint64_t seen = 0;
+	uint32_t b;
+
+	for (b = 0; b <= ft->mask; b++) {
+		unsigned skip = 0, n, i;
+		bool more;
+
+		if (!ld32(&ft->bucket[b]))
+			continue;
+		do {
+			struct ft_copy cp = { .skip = skip, .out = buf };
+
+			ft_read_chain(ft, b, ft_copy_reset, ft_copy_visit, &cp);
+			n = cp.n;
+			more = cp.more;
+			skip += n;
+			for (i = 0; i < n; i++) {
+				const uint32_t *w = buf[i].w;
+				uint8_t m[4];
+
+				if (idle_of(now, w[W_LAST]) > ft->timeout[misc_class(w[W_MISC])])
+					continue;
+				memset(&fe, 0, sizeof(fe));
+				memcpy(&fe.key, &w[W_KEY], sizeof(fe.key));
+				memcpy(&fe.val.outer_local, &w[W_OUTER_LOCAL], 4);
+				memcpy(&fe.val.outer_remote, &w[W_OUTER_REMOTE], 4);
+				memcpy(m, &w[W_MISC], 4);
+				memcpy(&fe.val.outer_sport, m, 2);
+				fe.val.hdr_len = m[2];
+				memcpy(fe.val.hdr, &w[W_HDR], GWLB_FLOW_HDR_MAX);
+				fe.idle = idle_of(now, w[W_LAST]);
+				seen++;
+				if (fn(&fe, arg))
+					return seen;
+			}
+		} while (more);
+	}
+	return seen;
 }
 
 void gwlb_flowtab_stats(const struct gwlb_flowtab *ft, struct gwlb_flowtab_stats *st)

@@ -90,6 +90,26 @@ void gwlb_flowtab_eni_stats(const struct gwlb_flowtab *ft, uint16_t eni_idx, uin
 			    uint64_t *evictions);
 uint32_t gwlb_flowtab_timeout(const struct gwlb_flowtab *ft, enum gwlb_flow_class c);
 
+/* One live entry, as gwlb_flowtab_walk() hands it over. */
+struct gwlb_flow_entry {
+	struct gwlb_flow_key key;
+	struct gwlb_flow_val val;
+	uint32_t idle;		/* seconds since the flow was last seen */
+};
+
+/* Return nonzero to end the walk. */
+typedef int (*gwlb_flowtab_walk_fn)(const struct gwlb_flow_entry *e, void *arg);
+
+/*
+ * Call fn for each live (not idle past its timeout) entry, bucket by bucket. Takes no
+ * lock: a bucket's chain is copied under its stripe's sequence count and retried if a
+ * writer moved, so every entry arrives whole, but flows that come and go during the walk
+ * may be seen or not. Visits every bucket (capacity of them); for a control request, not
+ * for a packet path. Returns the number of entries passed to fn.
+ */
+uint64_t gwlb_flowtab_walk(struct gwlb_flowtab *ft, uint32_t now, gwlb_flowtab_walk_fn fn,
+			   void *arg);
+
 /* Bytes of one entry, as laid out in memory (documented limit: 128). */
 size_t gwlb_flowtab_entry_size(void);
 

@@ -60,6 +60,8 @@ enum {
 	OPT_MTU,
 	OPT_HEALTH_ADDRESS,
 	OPT_POLICY,
+	OPT_CTL_SOCKET,
+	OPT_CTL_GROUP,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':' instead of '?'. */
@@ -86,6 +88,8 @@ static const struct option long_opts[] = {
 	{ "udp-rcvbuf",		required_argument,	NULL, OPT_UDP_RCVBUF },
 	{ "hook-timeout",	required_argument,	NULL, OPT_HOOK_TIMEOUT },
 	{ "policy",		required_argument,	NULL, OPT_POLICY },
+	{ "ctl-socket",		required_argument,	NULL, OPT_CTL_SOCKET },
+	{ "ctl-group",		required_argument,	NULL, OPT_CTL_GROUP },
 	{ "mtu",		required_argument,	NULL, OPT_MTU },
 	{ "health-address",	required_argument,	NULL, OPT_HEALTH_ADDRESS },
 	{ NULL,			0,			NULL, 0 },
@@ -199,6 +203,9 @@ const char gwlb_opts_usage[] =
 "                       Address the health server binds (default: any).\n"
 "  --policy FILE        Host the verdict modules FILE names behind NFQUEUE\n"
 "                       (see gwlbnf-policy.conf(5); SIGHUP reloads it).\n"
+"  --ctl-socket PATH    The control socket gwlbctl(8) talks to (default\n"
+"                       " GWLB_CTL_SOCKET ", mode 0600; '' = none).\n"
+"  --ctl-group GROUP    Let GROUP use the control socket too (mode 0660).\n"
 "\n"
 "Hook scripts arguments:\n"
 "The hook scripts (-c FILE and -r FILE) are called with these arguments:\n"
@@ -295,6 +302,18 @@ static int opt_number(int val, const char *arg, uint32_t *out, char *err, size_t
 	return 0;
 }
 
+/* sun_path holds 108 bytes; a relative path would move with the working directory. */
+static int opt_ctl_socket(const char *arg, struct gwlb_opts *o, char *err, size_t errlen)
+{
+	if (arg[0] && arg[0] != '/')
+		return fail(err, errlen, "option '--ctl-socket': '%s' is not an absolute path", arg);
+	if (strlen(arg) >= 108)
+		return fail(err, errlen, "option '--ctl-socket': '%s' is longer than a unix socket "
+			    "path may be (107 bytes)", arg);
+	o->ctl_socket = arg;
+	return 0;
+}
+
 void gwlb_opts_defaults(struct gwlb_opts *o)
 {
 	unsigned i;
@@ -313,6 +332,7 @@ void gwlb_opts_defaults(struct gwlb_opts *o)
 	o->udp_rcvbuf = UDP_RCVBUF_DEFAULT;
 	o->hook_timeout = HOOK_TIMEOUT_DEFAULT;
 	o->mtu = MTU_DEFAULT;
+	o->ctl_socket = GWLB_CTL_SOCKET;
 }
 
 const char *gwlb_log_section_name(enum gwlb_log_section s)
@@ -668,6 +688,12 @@ int gwlb_opts_parse(struct gwlb_opts *o, int argc, char **argv, char *err, size_
 			break;
 		case OPT_POLICY:
 			o->policy_file = optarg;
+			break;
+		case OPT_CTL_SOCKET:
+			r = opt_ctl_socket(optarg, o, err, errlen);
+			break;
+		case OPT_CTL_GROUP:
+			o->ctl_group = optarg;
 			break;
 		default:
 			r = opt_error(c, argc, argv, err, errlen);

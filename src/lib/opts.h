@@ -15,6 +15,8 @@
 
 #define GWLB_MAX_THREADS	64
 #define GWLB_MAX_ORIGINS	32
+/* gwlbd's control socket, where gwlbctl looks by default. */
+#define GWLB_CTL_SOCKET		"/run/gwlbnf/gwlbd.sock"
 
 enum gwlb_log_section {
 	GWLB_LS_CORE = 0,
@@ -61,6 +63,8 @@ struct gwlb_opts {
 	uint16_t mtu;			/* --mtu, default 8500 */
 	const char *health_addr;	/* --health-address, default all */
 	const char *policy_file;	/* --policy FILE: host verdict modules behind NFQUEUE */
+	const char *ctl_socket;		/* --ctl-socket PATH; "" = none */
+	const char *ctl_group;		/* --ctl-group NAME: socket mode 0660 for this group */
 	bool help;
 	bool version;
 };

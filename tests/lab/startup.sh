@@ -18,7 +18,8 @@ expect_fail()
 	local what=$1 pattern=$2 rc=0 nlines
 	shift 2
 	echo "+ [app] ${WRAP[*]} gwlbd $*"
-	lab_exec app timeout 10 "${WRAP[@]}" "$GWLBD" "$@" >"$LAB_DIR/out" 2>"$LAB_DIR/err" || rc=$?
+	lab_exec app timeout 10 "${WRAP[@]}" "$GWLBD" --ctl-socket "$LAB_DIR/ctl.sock" "$@" \
+		>"$LAB_DIR/out" 2>"$LAB_DIR/err" || rc=$?
 	sed 's/^/  stderr: /' "$LAB_DIR/err"
 	[ "$rc" = 1 ] || fail "$what: exit status $rc, expected 1"
 	grep -qiE -- "$pattern" "$LAB_DIR/err" || fail "$what: stderr does not match '$pattern'"

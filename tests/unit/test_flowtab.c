@@ -507,6 +507,61 @@ START_TEST(test_flush_eni)
 }
 END_TEST
 
+struct walk_ctx {
+	uint8_t seen[1024];
+	unsigned n, stop_after;
+	uint32_t max_idle;
+	int bad;
+};
+
+static int walk_count(const struct gwlb_flow_entry *e, void *arg)
+{
+	struct walk_ctx *c = arg;
+	unsigned id = (unsigned)e->key.addr[0][2] << 8 | e->key.addr[0][3];
+
+	if (id >= 1024 || e->key.eni_idx != 3 || val_cookie_of(&e->val) != id + 7)
+		c->bad++;
+	else
+		c->seen[id]++;
+	if (e->idle > c->max_idle)
+		c->max_idle = e->idle;
+	return ++c->n == c->stop_after;
+}
+
+/* Every live entry exactly once, with its header; idle ones left out; fn can stop it. */
+START_TEST(test_walk)
+{
+	struct gwlb_flowtab *ft = table(1024, 8);
+	struct walk_ctx *c = calloc(1, sizeof(*c));
+	struct gwlb_flow_key k;
+	struct gwlb_flow_val v;
+	unsigned i;
+
+	for (i = 0; i < 1000; i++) {
+		key_id(&k, i < 900 ? 6 : 17, i, 3);
+		val_cookie(&v, i + 7);
+		ck_assert_int_ge(gwlb_flowtab_update(ft, &k, &v, 100), 0);
+	}
+	ck_assert_uint_eq(gwlb_flowtab_walk(ft, 110, walk_count, c), 1000);
+	ck_assert_int_eq(c->bad, 0);
+	for (i = 0; i < 1000; i++)
+		ck_assert_uint_eq(c->seen[i], 1);
+	ck_assert_uint_eq(c->max_idle, 10);
+
+	/* 300 s later the UDP flows (120 s) are idle past their timeout, TCP (350 s) is not. */
+	memset(c, 0, sizeof(*c));
+	ck_assert_uint_eq(gwlb_flowtab_walk(ft, 400, walk_count, c), 900);
+	for (i = 900; i < 1000; i++)
+		ck_assert_uint_eq(c->seen[i], 0);
+
+	memset(c, 0, sizeof(*c));
+	c->stop_after = 5;
+	ck_assert_uint_eq(gwlb_flowtab_walk(ft, 110, walk_count, c), 5);
+	free(c);
+	gwlb_flowtab_free(ft);
+}
+END_TEST
+
 START_TEST(test_memory_budget)
 {
 	struct gwlb_flowtab_cfg cfg;
@@ -942,6 +997,7 @@ static Suite *flowtab_suite(void)
 	tcase_add_test(tc, test_expire_budget);
 	tcase_add_test(tc, test_flush_eni);
 	tcase_add_test(tc, test_memory_budget);
+	tcase_add_test(tc, test_walk);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(mt, 60);

@@ -714,6 +714,87 @@ START_TEST(set_batch_many_pages)
 }
 END_TEST
 
+struct names {
+	char buf[1024];
+	unsigned n;
+};
+
+static int collect_set(const struct gwlb_nft_set_info *si, void *arg)
+{
+	struct names *c = arg;
+	char t[64];
+	size_t off = strlen(c->buf);
+
+	snprintf(c->buf + off, sizeof(c->buf) - off, "%s:%s:%llu;", si->name,
+		 gwlb_nft_type_str(si->key_type, t, sizeof(t)), (unsigned long long)si->timeout_ms);
+	c->n++;
+	return 0;
+}
+
+static uint32_t elem_type;
+
+static int collect_elem(const struct gwlb_nft_elem_info *e, void *arg)
+{
+	struct names *c = arg;
+	char k[160];
+	size_t off = strlen(c->buf);
+
+	snprintf(c->buf + off, sizeof(c->buf) - off, "%s%s;", gwlb_nft_elem_str(elem_type, e, k,
+		 sizeof(k)), e->expires_ms ? "(t)" : "");
+	c->n++;
+	return 0;
+}
+
+/* What `nft list` shows, read back through libnftnl: sets, types, elements, intervals. */
+START_TEST(sets_read_back)
+{
+	struct gwlb_nft_set_info si;
+	struct names c;
+	int st;
+
+	if (!netns_private())
+		return;
+	install_with_sets();
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(gwlb_nft_sets_list(collect_set, &c), 0);
+	ck_assert_str_eq(c.buf, "block4:ipv4_addr:0;block6:ipv6_addr:300000;");
+	free(run("nft add set inet gwlbnf nets '{ type ipv4_addr; flags interval, timeout; }' && "
+		 "nft add element inet gwlbnf nets '{ 10.0.0.0/24 timeout 60s, "
+		 "10.2.0.0-10.2.0.9, 192.168.1.1, 255.255.255.0/24 }' && "
+		 "nft add set inet gwlbnf svc '{ type ipv4_addr . inet_service; }' && "
+		 "nft add element inet gwlbnf svc '{ 192.0.2.1 . 443 }' && "
+		 "nft add element inet gwlbnf block6 '{ 2001:db8::1 }'", &st));
+	ck_assert_int_eq(st, 0);
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(gwlb_nft_set_get("nets", &si, collect_elem, &c), 0);
+	ck_assert_uint_ne(si.flags & NFT_SET_INTERVAL, 0);
+	elem_type = si.key_type;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(gwlb_nft_set_get("nets", &si, collect_elem, &c), 0);
+	ck_assert_str_eq(c.buf, "255.255.255.0/24;192.168.1.1;10.2.0.0-10.2.0.9;10.0.0.0/24(t);");
+
+	ck_assert_int_eq(gwlb_nft_set_get("svc", &si, NULL, NULL), 0);
+	elem_type = si.key_type;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(gwlb_nft_set_get("svc", &si, collect_elem, &c), 0);
+	ck_assert_str_eq(c.buf, "192.0.2.1 . 443;");
+	ck_assert_str_eq(gwlb_nft_type_str(si.key_type, c.buf, sizeof(c.buf)),
+			 "ipv4_addr . inet_service");
+
+	ck_assert_int_eq(gwlb_nft_set_get("block6", &si, NULL, NULL), 0);
+	elem_type = si.key_type;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(gwlb_nft_set_get("block6", &si, collect_elem, &c), 0);
+	ck_assert_str_eq(c.buf, "2001:db8::1(t);");
+	ck_assert_uint_eq(si.timeout_ms, 300000);
+
+	ck_assert_int_eq(gwlb_nft_set_get("nosuch", &si, collect_elem, &c), -ENOENT);
+	ck_assert_int_eq(gwlb_nft_remove(), 0);
+	ck_assert_int_eq(gwlb_nft_sets_list(collect_set, &c), -ENOENT);
+}
+END_TEST
+
 static Suite *nft_suite(void)
 {
 	Suite *s = suite_create("nft");
@@ -741,6 +822,7 @@ static Suite *nft_suite(void)
 	tcase_add_test(k, set_elem_add_del);
 	tcase_add_test(k, set_batch_one_transaction);
 	tcase_add_test(k, set_batch_many_pages);
+	tcase_add_test(k, sets_read_back);
 	suite_add_tcase(s, k);
 	return s;
 }

@@ -422,6 +422,22 @@ START_TEST(test_affinity_errors)
 }
 END_TEST
 
+START_TEST(test_ctl_socket)
+{
+	ck_assert_int_eq(parse(NULL), 0);
+	ck_assert_str_eq(o.ctl_socket, "/run/gwlbnf/gwlbd.sock");
+	ck_assert_ptr_null(o.ctl_group);
+	ck_assert_int_eq(parse("--ctl-socket", "/tmp/x/ctl.sock", "--ctl-group", "adm", NULL), 0);
+	ck_assert_str_eq(o.ctl_socket, "/tmp/x/ctl.sock");
+	ck_assert_str_eq(o.ctl_group, "adm");
+	ck_assert_int_eq(parse("--ctl-socket", "", NULL), 0);
+	ck_assert_str_eq(o.ctl_socket, "");
+	ASSERT_BAD("--ctl-socket", "ctl.sock", "not an absolute path");
+	ASSERT_BAD("--ctl-socket", "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock", "--ctl-socket");
+}
+END_TEST
+
 START_TEST(test_parse_twice)
 {
 	char *a1[] = { (char *)"gwlbd", (char *)"-p", (char *)"80", (char *)"-j", NULL };
@@ -496,6 +512,7 @@ static Suite *opts_suite(void)
 	tcase_add_test(tc, test_cpulist);
 	tcase_add_test(tc, test_cpulist_errors);
 	tcase_add_test(tc, test_affinity_errors);
+	tcase_add_test(tc, test_ctl_socket);
 	tcase_add_test(tc, test_parse_twice);
 	tcase_add_test(tc, test_usage);
 	suite_add_tcase(s, tc);
