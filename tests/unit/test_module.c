@@ -412,7 +412,7 @@ START_TEST(test_refuse_abi_major)
 
 	unsetenv("GWLB_TEST_ABI");
 	ck_assert_int_eq(load_err("badabi", dirs, err, sizeof(err)), -EPROTONOSUPPORT);
-	ck_assert_msg(strstr(err, "verdict_badabi.so: ABI 2.0, gwlbd speaks 1.0: rebuild the "
+	ck_assert_msg(strstr(err, "verdict_badabi.so: ABI 2.0, gwlbd speaks 1.1: rebuild the "
 			      "module against this gwlbd's gwlb/verdict.h"), "%s", err);
 }
 END_TEST
@@ -421,11 +421,13 @@ START_TEST(test_refuse_abi_minor)
 {
 	char err[512];
 
-	setenv("GWLB_TEST_ABI", "0x00010001", 1);
+	setenv("GWLB_TEST_ABI", "0x00010002", 1);
 	ck_assert_int_eq(load_err("badabi", dirs, err, sizeof(err)), -EPROTONOSUPPORT);
-	ck_assert_msg(strstr(err, "ABI 1.1, gwlbd speaks 1.0"), "%s", err);
-	/* the same file built for 1.0 is fine: the check is on the version, not the file */
+	ck_assert_msg(strstr(err, "ABI 1.2, gwlbd speaks 1.1"), "%s", err);
+	/* the same file built for 1.0 or 1.1 is fine: the check is on the version */
 	setenv("GWLB_TEST_ABI", "0x00010000", 1);
+	gwlb_module_put(load("badabi"));
+	setenv("GWLB_TEST_ABI", "0x00010001", 1);
 	gwlb_module_put(load("badabi"));
 	unsetenv("GWLB_TEST_ABI");
 }
