@@ -104,7 +104,8 @@ static void assert_example(const struct gwlb_policy *p)
 	c = &p->enis[0];
 	ck_assert_uint_eq(c->eni_id, ENI_DOC);
 	ck_assert_uint_eq(c->n_modules, 2);
-	assert_args(&c->modules[0], "cidr", 1, "deny-file=/etc/gwlbnf/deny.txt");
+	assert_args(&c->modules[0], "cidr", 4, "deny-file=/etc/gwlbnf/deny.txt",
+		    "allow-file=/etc/gwlbnf/allow.txt", "match=src", "block-timeout=600");
 	assert_args(&c->modules[1], "accept", 0);
 	ck_assert_ptr_eq(gwlb_policy_chain_for(p, ENI_DOC), c);
 	ck_assert_ptr_eq(gwlb_policy_chain_for(p, ENI_DOC + 1), &p->global);
@@ -132,7 +133,8 @@ static const char example[] =
 	"module = accept\n"
 	"\n"
 	"[eni eni-076bc493b822cd32f]\n"
-	"module = cidr deny-file=/etc/gwlbnf/deny.txt\n"
+	"module = cidr deny-file=/etc/gwlbnf/deny.txt allow-file=/etc/gwlbnf/allow.txt\n"
+	"\tmatch=src block-timeout=600\n"
 	"module = accept\n"
 	"\n"
 	"[module-path]\n"
@@ -147,7 +149,7 @@ START_TEST(test_example)
 	ck_assert_int_eq(p->global.line, 11);
 	ck_assert_int_eq(p->enis[0].line, 16);
 	ck_assert_int_eq(p->global.modules[0].line, 12);
-	ck_assert_int_eq(p->enis[0].modules[1].line, 18);
+	ck_assert_int_eq(p->enis[0].modules[1].line, 19);
 	gwlb_policy_free(p);
 }
 END_TEST
