@@ -1302,6 +1302,33 @@ static void nft_strerr(char *err, size_t errlen, const char *what, int ret, cons
 			 strerror(-ret), hint ? hint : "");
 }
 
+/*
+ * The end of an install or reload: unless building failed already (ret), add the rules,
+ * send the transaction, and say what the kernel refused.
+ */
+static int tx_rules_commit(struct nft_tx *tx, const struct gwlb_nft_cfg *cfg, bool native,
+			   int ret, char *err, size_t errlen)
+{
+	const char *hint = NULL;
+
+	if (!ret)
+		ret = build_rules(tx, cfg, native);
+	if (ret) {
+		nft_strerr(err, errlen, "building the transaction", ret, NULL);
+		return ret;
+	}
+	ret = nft_tx_send(tx, true);
+	if (ret) {
+		if (ret == -ENOENT && tx->err_seq == tx->queue_seq)
+			hint = native ? " (this kernel has no nft queue: use the compat path)" :
+				" (load nft_compat and xt_NFQUEUE)";
+		nft_strerr(err, errlen, nft_tx_what(tx, tx->err_seq), ret, hint);
+		return ret;
+	}
+	queue_path = native ? "native" : "compat";
+	return 0;
+}
+
 int gwlb_nft_install(const struct gwlb_nft_cfg *cfg, bool native, char *err, size_t errlen)
 {
 	struct nft_tx tx;
@@ -1311,8 +1338,10 @@ int gwlb_nft_install(const struct gwlb_nft_cfg *cfg, bool native, char *err, siz
 	if (ret)
 		return ret;
 	ret = nft_tx_init(&tx);
-	if (ret)
-		goto fail;
+	if (ret) {
+		nft_strerr(err, errlen, "building the transaction", ret, NULL);
+		return ret;
+	}
 	/* add (a no-op if it exists), delete, add: replaces an old table, or none, atomically */
 	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_TABLE, NULL);
 	if (!ret)
@@ -1338,25 +1367,7 @@ int gwlb_nft_install(const struct gwlb_nft_cfg *cfg, bool native, char *err, siz
 		if (!ret)
 			ret = tx_set_load(&tx, &cfg->sets[i]);
 	}
-	if (!ret)
-		ret = build_rules(&tx, cfg, native);
-	if (ret)
-		goto fail;
-	ret = nft_tx_send(&tx, true);
-	if (ret) {
-		const char *hint = NULL;
-
-		if (ret == -ENOENT && tx.err_seq == tx.queue_seq)
-			hint = native ? " (this kernel has no nft queue: use the compat path)" :
-				" (load nft_compat and xt_NFQUEUE)";
-		nft_strerr(err, errlen, nft_tx_what(&tx, tx.err_seq), ret, hint);
-		goto cleanup;
-	}
-	queue_path = native ? "native" : "compat";
-	goto cleanup;
-fail:
-	nft_strerr(err, errlen, "building the transaction", ret, NULL);
-cleanup:
+	ret = tx_rules_commit(&tx, cfg, native, ret, err, errlen);
 	nft_tx_fini(&tx);
 	return ret;
 }
@@ -1372,8 +1383,10 @@ int gwlb_nft_reload(const struct gwlb_nft_cfg *cfg, const struct gwlb_nft_set *o
 	if (ret)
 		return ret;
 	ret = nft_tx_init(&tx);
-	if (ret)
-		goto fail;
+	if (ret) {
+		nft_strerr(err, errlen, "building the transaction", ret, NULL);
+		return ret;
+	}
 	/* the rules go first: a set can only be deleted once no rule uses it */
 	ret = tx_chain_flush(&tx, GWLB_NFT_CHAIN_PRE);
 	if (!ret)
@@ -1395,17 +1408,7 @@ int gwlb_nft_reload(const struct gwlb_nft_cfg *cfg, const struct gwlb_nft_set *o
 		if (!ret)
 			ret = tx_set_load(&tx, nw);
 	}
-	if (!ret)
-		ret = build_rules(&tx, cfg, native);
-	if (ret)
-		goto fail;
-	ret = nft_tx_send(&tx, true);
-	if (ret)
-		nft_strerr(err, errlen, nft_tx_what(&tx, tx.err_seq), ret, NULL);
-	goto cleanup;
-fail:
-	nft_strerr(err, errlen, "building the transaction", ret, NULL);
-cleanup:
+	ret = tx_rules_commit(&tx, cfg, native, ret, err, errlen);
 	nft_tx_fini(&tx);
 	return ret;
 }

@@ -136,12 +136,27 @@ static int cidr_declare(struct cidr_priv *p, const char *name, int family, int m
 	return rc;
 }
 
+/* The sets <base>4 and <base>6. */
+static int cidr_declare2(struct cidr_priv *p, const char *base, int match, int action,
+			 bool interval, uint32_t timeout_ms, char *err, size_t errlen)
+{
+	char name[16];
+	int rc;
+
+	snprintf(name, sizeof(name), "%s4", base);
+	rc = cidr_declare(p, name, 4, match, action, interval, timeout_ms, err, errlen);
+	if (rc)
+		return rc;
+	snprintf(name, sizeof(name), "%s6", base);
+	return cidr_declare(p, name, 6, match, action, interval, timeout_ms, err, errlen);
+}
+
 static int cidr_init(void *priv, const struct gwlb_host_ops *host, struct gwlb_host *h,
 		     int argc, const char *const *argv, char *err, size_t errlen)
 {
 	const char *allow = NULL, *deny = NULL;
 	unsigned long block = CIDR_DEF_BLOCK_TIMEOUT;
-	int match = GWLB_SET_MATCH_SRC, i, rc;
+	int match = GWLB_SET_MATCH_SRC, i, rc = 0;
 	struct cidr_priv *p = priv;
 
 	p->host = host;
@@ -184,37 +199,18 @@ static int cidr_init(void *priv, const struct gwlb_host_ops *host, struct gwlb_h
 	}
 
 	/* declaration order is rule order among the drop sets: block lists first */
-	if (block) {
-		rc = cidr_declare(p, "block4", 4, match, GWLB_SET_ACTION_DROP, false,
-				  block * 1000, err, errlen);
-		if (!rc)
-			rc = cidr_declare(p, "block6", 6, match, GWLB_SET_ACTION_DROP, false,
-					  block * 1000, err, errlen);
-		if (rc)
-			return rc;
-	}
-	if (deny) {
-		rc = cidr_declare(p, "deny4", 4, match, GWLB_SET_ACTION_DROP, true, 0, err, errlen);
-		if (!rc)
-			rc = cidr_declare(p, "deny6", 6, match, GWLB_SET_ACTION_DROP, true, 0, err,
-					  errlen);
-		if (!rc)
-			rc = cidr_file(p, deny, "deny4", "deny6", C_DENY, err, errlen);
-		if (rc)
-			return rc;
-	}
-	if (allow) {
-		rc = cidr_declare(p, "allow4", 4, match, GWLB_SET_ACTION_ACCEPT, true, 0, err,
-				  errlen);
-		if (!rc)
-			rc = cidr_declare(p, "allow6", 6, match, GWLB_SET_ACTION_ACCEPT, true, 0, err,
-					  errlen);
-		if (!rc)
-			rc = cidr_file(p, allow, "allow4", "allow6", C_ALLOW, err, errlen);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	if (block)
+		rc = cidr_declare2(p, "block", match, GWLB_SET_ACTION_DROP, false, block * 1000,
+				   err, errlen);
+	if (!rc && deny)
+		rc = cidr_declare2(p, "deny", match, GWLB_SET_ACTION_DROP, true, 0, err, errlen);
+	if (!rc && deny)
+		rc = cidr_file(p, deny, "deny4", "deny6", C_DENY, err, errlen);
+	if (!rc && allow)
+		rc = cidr_declare2(p, "allow", match, GWLB_SET_ACTION_ACCEPT, true, 0, err, errlen);
+	if (!rc && allow)
+		rc = cidr_file(p, allow, "allow4", "allow6", C_ALLOW, err, errlen);
+	return rc;
 }
 
 /* The kernel decided every listed prefix; what is queued is someone else's to judge. */
