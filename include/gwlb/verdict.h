@@ -45,7 +45,7 @@ extern "C" {
  * the structures below.
  */
 #define GWLB_VERDICT_ABI_MAJOR		1
-#define GWLB_VERDICT_ABI_MINOR		0
+#define GWLB_VERDICT_ABI_MINOR		1
 #define GWLB_VERDICT_ABI_VERSION	((GWLB_VERDICT_ABI_MAJOR << 16) | GWLB_VERDICT_ABI_MINOR)
 
 /* The one symbol a module exports. */
@@ -111,6 +111,49 @@ struct gwlb_pkt {
 
 struct gwlb_host;	/* opaque: the host's handle for this module instance */
 
+/*
+ * ABI 1.1: a set the module declares from init() (gwlb_host_ops.set_declare). gwlbd creates
+ * it in table inet gwlbnf as "<module>_<name>" (e.g. module cidr, name "block4":
+ * "cidr_block4"), so that two modules cannot clash, together with the rules that give it
+ * its action. Those rules sit in chain policy_pre before the queue rule and carry counters:
+ * a packet they decide never reaches userspace. Sets with the same full name and spec
+ * survive a reload with their elements (their static elements are reloaded); others are
+ * replaced in the reload's one transaction.
+ */
+enum gwlb_set_match {
+	GWLB_SET_MATCH_SRC = 1,		/* the packet's source address */
+	GWLB_SET_MATCH_DST = 2,		/* its destination address */
+	GWLB_SET_MATCH_EITHER = 3,	/* source or destination (one rule for each) */
+};
+
+enum gwlb_set_action {
+	/* No rule: a set only for the users' own rules in table inet gwlbnf. */
+	GWLB_SET_ACTION_NONE = 0,
+	/* Drop matching packets in the kernel, decided flows included: a block list. */
+	GWLB_SET_ACTION_DROP = 1,
+	/*
+	 * Accept the flow in the kernel: the "accepted" decision goes to the ct mark and the
+	 * packet skips the queue, so no module sees the flow. Checked after the decided-flow
+	 * rules and after every DROP set.
+	 */
+	GWLB_SET_ACTION_ACCEPT = 2,
+};
+
+struct gwlb_set_spec {
+	/* [a-z0-9_]+, unique within the module; with the module name at most 63 characters */
+	const char *name;
+	uint8_t family;			/* 4 (ipv4_addr keys, 4 bytes) or 6 (ipv6_addr, 16 bytes) */
+	uint8_t match;			/* enum gwlb_set_match (ignored for ACTION_NONE) */
+	uint8_t action;			/* enum gwlb_set_action */
+	uint8_t interval;		/* nonzero: elements are ranges (prefixes), set_load only */
+	/*
+	 * 0: a static set, its elements loaded with set_load from init(). Otherwise a dynamic
+	 * set with this default element timeout, fed with set_add / set_del (by this module
+	 * by its short name, by others by the full name) and kept across reloads.
+	 */
+	uint32_t timeout_ms;
+};
+
 /* Log levels, syslog-like. */
 enum gwlb_log_prio {
 	GWLB_LOG_ERR = 3,
@@ -121,16 +164,18 @@ enum gwlb_log_prio {
 
 /*
  * Services the host offers a module. Every function may be called from init() and from
- * verdict(), from any worker thread. Functions returning int return 0 or a negative errno.
+ * verdict(), from any worker thread, except where it says otherwise. Functions returning int return 0 or a negative errno.
  */
 struct gwlb_host_ops {
 	/* Number of worker threads that may call verdict() (sizes per-worker state). */
 	unsigned (*threads)(struct gwlb_host *h);
 
 	/*
-	 * Add an element to the nftables set `set` of gwlbd's table (inet gwlbnf). key points
-	 * to the element in the set's key type, network order (4 bytes ipv4_addr, 16 bytes
-	 * ipv6_addr). timeout_ms 0 = the set's default. Updates are batched and applied off
+	 * Add an element to the nftables set `set` of gwlbd's table (inet gwlbnf): a set this
+	 * module declared (its short name), one another module declared (its full name, e.g.
+	 * "cidr_block4") or any other set in the table. key points to the element in the
+	 * set's key type, network order (4 bytes ipv4_addr, 16 bytes ipv6_addr); a declared
+	 * set refuses another length with -EINVAL. timeout_ms 0 = the set's default. Updates are batched and applied off
 	 * the packet path; -ENOENT if no such set, -ENOSPC if the update queue is full.
 	 */
 	int (*set_add)(struct gwlb_host *h, const char *set, const void *key, size_t key_len,
@@ -159,6 +204,25 @@ struct gwlb_host_ops {
 	 */
 	int (*counter_id)(struct gwlb_host *h, const char *name);
 	void (*counter_add)(struct gwlb_host *h, int id, uint64_t n);
+
+	/* ---- ABI 1.1 (a host that loads a 1.1 module always has these) ---- */
+
+	/*
+	 * Declare a set (struct gwlb_set_spec above); from init() only (-EPERM later). The
+	 * spec is copied. -EINVAL for a bad spec, -EEXIST if this policy already declares a
+	 * set of that full name (another instance of the module), -EOPNOTSUPP if the host
+	 * cannot make sets (gwlbd without --policy, a test host).
+	 */
+	int (*set_declare)(struct gwlb_host *h, const struct gwlb_set_spec *spec);
+	/*
+	 * Load one element into a set this module declared (its short name), from init()
+	 * only; the elements are created with the set. key_len is the set's (4 or 16). For an
+	 * interval set, first .. last (inclusive, network order) is a range, e.g. a prefix's
+	 * first and last address; overlapping and adjacent ranges are merged. last NULL: the
+	 * single element first. -ENOENT: no such declared set, -ENOMEM.
+	 */
+	int (*set_load)(struct gwlb_host *h, const char *set, const void *first,
+			const void *last, size_t key_len);
 };
 
 /* A module's descriptor. Designated initializers, please: members are added at the end. */

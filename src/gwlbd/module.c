@@ -43,6 +43,7 @@ struct gwlb_module_inst {
 
 	struct gwlb_host host;
 	struct gwlb_module_host_cfg cfg;
+	bool in_init;			/* set_declare / set_load are for init() only */
 	_Atomic unsigned refs;
 	int argc;
 	char **argv;
@@ -228,6 +229,72 @@ static int host_set_del(struct gwlb_host *h, const char *set, const void *key, s
 	return inst->cfg.set_del(inst->cfg.arg, inst->mod->ops->name, set, key, key_len);
 }
 
+static bool set_name_ok(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i]; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		      name[i] == '_'))
+			return false;
+	return i > 0;
+}
+
+/* "<module>_<name>" into full; -EINVAL for a bad name, -ENAMETOOLONG. */
+static int set_full_name(const struct gwlb_module_inst *inst, const char *name, char *full)
+{
+	int n;
+
+	if (!name || !set_name_ok(name))
+		return -EINVAL;
+	n = snprintf(full, GWLB_MODULE_SET_NAME_MAX, "%s_%s", inst->mod->ops->name, name);
+	return n < GWLB_MODULE_SET_NAME_MAX ? 0 : -ENAMETOOLONG;
+}
+
+static int host_set_declare(struct gwlb_host *h, const struct gwlb_set_spec *spec)
+{
+	char full[GWLB_MODULE_SET_NAME_MAX];
+	struct gwlb_module_inst *inst;
+	int rc;
+
+	if (!h || !spec)
+		return -EINVAL;
+	inst = h->inst;
+	if (!inst->in_init)
+		return -EPERM;
+	rc = set_full_name(inst, spec->name, full);
+	if (rc)
+		return rc;
+	if ((spec->family != 4 && spec->family != 6) ||
+	    spec->action > GWLB_SET_ACTION_ACCEPT ||
+	    (spec->action != GWLB_SET_ACTION_NONE &&
+	     (spec->match < GWLB_SET_MATCH_SRC || spec->match > GWLB_SET_MATCH_EITHER)))
+		return -EINVAL;
+	if (!inst->cfg.set_declare)
+		return -EOPNOTSUPP;
+	return inst->cfg.set_declare(inst->cfg.arg, inst->mod->ops->name, full, spec);
+}
+
+static int host_set_load(struct gwlb_host *h, const char *set, const void *first,
+			 const void *last, size_t key_len)
+{
+	char full[GWLB_MODULE_SET_NAME_MAX];
+	struct gwlb_module_inst *inst;
+	int rc;
+
+	if (!h || !first || (key_len != 4 && key_len != 16))
+		return -EINVAL;
+	inst = h->inst;
+	if (!inst->in_init)
+		return -EPERM;
+	rc = set_full_name(inst, set, full);
+	if (rc)
+		return rc;
+	if (!inst->cfg.set_load)
+		return -EOPNOTSUPP;
+	return inst->cfg.set_load(inst->cfg.arg, inst->mod->ops->name, full, first, last, key_len);
+}
+
 /* The result of the packet being judged on this thread, or NULL outside gwlb_chain_verdict. */
 static struct gwlb_chain_result *current_result(const struct gwlb_pkt *pkt)
 {
@@ -349,6 +416,8 @@ static const struct gwlb_host_ops host_ops = {
 	.log = host_log,
 	.counter_id = host_counter_id,
 	.counter_add = host_counter_add,
+	.set_declare = host_set_declare,
+	.set_load = host_set_load,
 };
 
 /* ---- loading ---- */
@@ -665,8 +734,10 @@ int gwlb_module_instance_new(struct gwlb_module *mod, int argc, const char *cons
 		inst->priv = memset(mem, 0, sz);
 	}
 	if (ops->init) {
+		inst->in_init = true;
 		rc = ops->init(inst->priv, &host_ops, &inst->host, inst->argc,
 			       (const char *const *)inst->argv, merr, sizeof(merr));
+		inst->in_init = false;
 		merr[sizeof(merr) - 1] = '\0';
 		if (rc) {
 			rc = rc < 0 ? rc : -EINVAL;

@@ -33,6 +33,8 @@
 /* Host log limit per instance: this many lines per window, then one "N suppressed" line. */
 #define GWLB_MODULE_LOG_BURST		10
 #define GWLB_MODULE_LOG_WINDOW_MS	5000
+/* A declared set's full name "<module>_<name>", NUL included (nft allows more). */
+#define GWLB_MODULE_SET_NAME_MAX	64
 
 struct gwlb_module;
 struct gwlb_module_inst;
@@ -56,6 +58,15 @@ struct gwlb_module_host_cfg {
 		       size_t key_len, uint32_t timeout_ms);
 	int (*set_del)(void *arg, const char *module, const char *set, const void *key,
 		       size_t key_len);
+	/*
+	 * ABI 1.1, from a module's init() only (the host refuses later calls with -EPERM).
+	 * set_declare gets the spec checked and the set's full name "<module>_<spec name>";
+	 * set_load the full name of one of the module's sets and a range (last NULL: one key).
+	 */
+	int (*set_declare)(void *arg, const char *module, const char *full,
+			   const struct gwlb_set_spec *spec);
+	int (*set_load)(void *arg, const char *module, const char *full, const void *first,
+			const void *last, size_t key_len);
 	/* Called after the mask check, e.g. for a ctnetlink write; nonzero refuses the call. */
 	int (*ct_mark_set)(void *arg, const struct gwlb_pkt *pkt, uint32_t value, uint32_t mask);
 	int (*ct_label_set)(void *arg, const struct gwlb_pkt *pkt, unsigned bit);

@@ -32,10 +32,11 @@
  *   DROP_FLOW         NF_ACCEPT (!), same mark with decision 2: the packet must reach the
  *                     post-queue rule so the decision lands in the ct mark; that rule then
  *                     drops it. An NF_DROP would lose the mark with the packet.
- *                     Caveat: dropping a flow's first packet leaves its conntrack entry
- *                     unconfirmed, so the kernel forgets it and the next attempt (a SYN
- *                     retransmit) is new and queued again. Decisions on confirmed flows
- *                     (after the first packet) stay in the ct mark.
+ *                     Dropping a flow's first packet leaves its conntrack entry
+ *                     unconfirmed, so the kernel forgets it; the judge (policyhost.c)
+ *                     then has the flow's 5-tuple put into the sticky-drop set that
+ *                     policy_pre checks (nft.h), or a SYN retransmit would be queued
+ *                     again. Decisions on confirmed flows stay in the ct mark.
  * A packet that cannot be parsed (or arrived truncated) is not judged: it is accepted when
  * fail_open is set, dropped otherwise, and counted.
  */

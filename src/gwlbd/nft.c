@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,7 @@ struct nft_tx {
 	const char *what[NFT_TX_WHAT];	/* what message seq_begin + 1 + i does, for errors */
 	uint32_t err_seq;		/* after a failed send: the message the kernel refused */
 	uint32_t queue_seq;		/* the queue rule's message */
+	uint32_t set_id;		/* last NFTA_SET_ID given to a new set */
 	bool nomem;			/* a batch page could not be had: do not send */
 };
 
@@ -361,6 +363,56 @@ static int e_cmp_u32(struct nftnl_rule *r, uint32_t op, uint32_t v)
 	return e_cmp(r, op, &v, sizeof(v));
 }
 
+/* meta KEY into register dreg (a 32-bit NFT_REG32_* for concatenations) */
+static int e_meta_load_reg(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	}
+	return rule_add(r, e);
+}
+
+static int e_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len,
+		     uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	}
+	return rule_add(r, e);
+}
+
+/* meta nfproto ipv4|ipv6: what nft adds before an ip/ip6 payload match in an inet table */
+static int e_nfproto(struct nftnl_rule *r, int family)
+{
+	uint8_t proto = family == 6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	int ret;
+
+	ret = e_meta_load(r, NFT_META_NFPROTO);
+	if (!ret)
+		ret = e_cmp(r, NFT_CMP_EQ, &proto, sizeof(proto));
+	return ret;
+}
+
+/* The set is found by name, also when it is created in the same transaction. */
+static int e_lookup(struct nftnl_rule *r, const char *set, uint32_t sreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (e) {
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+	}
+	return rule_add(r, e);
+}
+
 static int e_verdict(struct nftnl_rule *r, int verdict)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
@@ -463,6 +515,15 @@ static struct nftnl_rule *rule_new(const char *chain, const char *comment)
 	return r;
 }
 
+static const struct gwlb_nft_set *set_find(const struct gwlb_nft_set *v, unsigned n,
+					    const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
 void gwlb_nft_cfg_init(struct gwlb_nft_cfg *cfg)
 {
 	*cfg = (struct gwlb_nft_cfg){
@@ -500,6 +561,17 @@ int gwlb_nft_cfg_check(const struct gwlb_nft_cfg *cfg, char *err, size_t errlen)
 		 !strcmp(cfg->iif_match, "*") ||
 		 ((star = strchr(cfg->iif_match, '*')) && star != cfg->iif_match + n - 1))
 		why = "interface match must be a name or a prefix followed by one *";
+	for (unsigned i = 0; !why && i < cfg->n_sets; i++) {
+		const struct gwlb_nft_set *d = &cfg->sets[i];
+
+		if (!d->name[0] || (d->family != 4 && d->family != 6) ||
+		    d->action > GWLB_SET_ACTION_ACCEPT ||
+		    (d->action && (d->match < GWLB_SET_MATCH_SRC || d->match > GWLB_SET_MATCH_EITHER)))
+			why = "a declared set has a bad spec";
+		else if (!strcmp(d->name, GWLB_NFT_DROPFLOW4) || !strcmp(d->name, GWLB_NFT_DROPFLOW6) ||
+			 set_find(cfg->sets, i, d->name))
+			why = "a declared set's name is taken";
+	}
 	if (!why)
 		return 0;
 	if (err && errlen)
@@ -683,6 +755,430 @@ cleanup:
 	return ret;
 }
 
+/* ---- declared sets and sticky drops ---- */
+
+/* nftables' datatype numbers (nft's enum datatypes), as `nft list` decodes key types */
+#define NFT_TYPE_IPADDR		7
+#define NFT_TYPE_IP6ADDR	8
+#define NFT_TYPE_INET_PROTOCOL	12
+#define NFT_TYPE_INET_SERVICE	13
+#define NFT_TYPE_BITS		6	/* a concatenation's type: its fields' types, 6 bits each */
+
+static uint32_t set_key_len(const struct gwlb_nft_set *s)
+{
+	return s->family == 6 ? 16 : 4;
+}
+
+int gwlb_nft_set_load(struct gwlb_nft_set *s, const void *first, const void *last)
+{
+	size_t klen = set_key_len(s);
+	struct gwlb_nft_range *r;
+
+	if (!first || (last && !s->interval && memcmp(first, last, klen)))
+		return -EINVAL;
+	if (last && memcmp(first, last, klen) > 0)
+		return -EINVAL;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+
+		r = reallocarray(s->elems, cap, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		s->elems = r;
+		s->cap = cap;
+	}
+	r = &s->elems[s->n++];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->first, first, klen);
+	memcpy(r->last, last ? last : first, klen);
+	return 0;
+}
+
+void gwlb_nft_set_release(struct gwlb_nft_set *s)
+{
+	free(s->elems);
+	s->elems = NULL;
+	s->n = s->cap = 0;
+}
+
+bool gwlb_nft_set_same(const struct gwlb_nft_set *a, const struct gwlb_nft_set *b)
+{
+	return !strcmp(a->name, b->name) && a->family == b->family && a->match == b->match &&
+	       a->action == b->action && a->interval == b->interval &&
+	       a->timeout_ms == b->timeout_ms && !strcmp(a->iifname, b->iifname);
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct gwlb_nft_range *x = a, *y = b;
+	int c = memcmp(x->first, y->first, sizeof(x->first));
+
+	return c ? c : memcmp(x->last, y->last, sizeof(x->last));
+}
+
+/* key + 1 in place (big endian); false when it wrapped around past the last key */
+static bool key_inc(uint8_t *k, size_t len)
+{
+	while (len--)
+		if (++k[len])
+			return true;
+	return false;
+}
+
+int gwlb_nft_set_ranges(const struct gwlb_nft_set *s, struct gwlb_nft_range **out, size_t *n)
+{
+	size_t klen = set_key_len(s), i, m = 0;
+	struct gwlb_nft_range *v;
+
+	*out = NULL;
+	*n = 0;
+	if (!s->n)
+		return 0;
+	v = malloc(s->n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, s->elems, s->n * sizeof(*v));
+	qsort(v, s->n, sizeof(*v), range_cmp);
+	/* the kernel refuses overlapping intervals: join them (and adjacent ones) here */
+	for (i = 1; i < s->n; i++) {
+		uint8_t next[16];
+		bool wrapped;
+
+		memcpy(next, v[m].last, klen);
+		wrapped = !key_inc(next, klen);
+		if (wrapped || memcmp(v[i].first, next, klen) <= 0) {
+			if (memcmp(v[i].last, v[m].last, klen) > 0)
+				memcpy(v[m].last, v[i].last, klen);
+			continue;
+		}
+		v[++m] = v[i];
+	}
+	*out = v;
+	*n = m + 1;
+	return 0;
+}
+
+size_t gwlb_nft_dropflow_key(const struct gwlb_pkt *pkt, uint8_t *key, const char **set)
+{
+	size_t alen = pkt->family == 6 ? 16 : 4, off = 0;
+
+	if ((pkt->l4proto != IPPROTO_TCP && pkt->l4proto != IPPROTO_UDP) || !pkt->l4_off ||
+	    (pkt->family != 4 && pkt->family != 6) || !pkt->saddr || !pkt->daddr)
+		return 0;
+	/* each field fills whole 32-bit registers, zero padded, as the rule loads it */
+	memset(key, 0, GWLB_NFT_DROPFLOW_KEY6);
+	key[off] = pkt->l4proto;
+	off += 4;
+	memcpy(key + off, pkt->saddr, alen);
+	off += alen;
+	memcpy(key + off, pkt->daddr, alen);
+	off += alen;
+	key[off] = pkt->sport >> 8;
+	key[off + 1] = pkt->sport & 0xff;
+	off += 4;
+	key[off] = pkt->dport >> 8;
+	key[off + 1] = pkt->dport & 0xff;
+	off += 4;
+	if (set)
+		*set = pkt->family == 6 ? GWLB_NFT_DROPFLOW6 : GWLB_NFT_DROPFLOW4;
+	return off;
+}
+
+static int set_comment(struct nftnl_set *s, const char *comment)
+{
+	struct nftnl_udata_buf *ub;
+	const void *data;
+	uint32_t len;
+
+	if (udata_comment(NFTNL_UDATA_SET_COMMENT, comment, &data, &len, &ub))
+		return -ENOMEM;
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, data, len);
+	nftnl_udata_buf_free(ub);
+	return 0;
+}
+
+static struct nftnl_set *set_obj(const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, GWLB_NFT_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	return s;
+}
+
+static int tx_set_msg(struct nft_tx *tx, struct nftnl_set *s, uint16_t type, uint16_t flags,
+		      const char *what)
+{
+	struct nlmsghdr *nlh;
+
+	/* this kernel refuses a new set without a transaction-local id (EINVAL) */
+	if (type == NFT_MSG_NEWSET)
+		nftnl_set_set_u32(s, NFTNL_SET_ID, ++tx->set_id);
+	nlh = nft_tx_msg(tx, type, NFPROTO_INET, flags, what);
+	if (type == NFT_MSG_NEWSETELEM || type == NFT_MSG_DELSETELEM)
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	else
+		nftnl_set_nlmsg_build_payload(nlh, s);
+	nft_tx_next(tx);
+	nftnl_set_free(s);
+	return 0;
+}
+
+static int tx_set_new(struct nft_tx *tx, const struct gwlb_nft_set *def)
+{
+	struct nftnl_set *s = set_obj(def->name);
+	uint32_t flags = 0;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, def->family == 6 ? NFT_TYPE_IP6ADDR :
+			  NFT_TYPE_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, set_key_len(def));
+	if (def->interval)
+		flags |= NFT_SET_INTERVAL;
+	if (def->timeout_ms) {
+		flags |= NFT_SET_TIMEOUT;
+		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, def->timeout_ms);
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	if (set_comment(s, "declared by a verdict module: changes are lost on reload")) {
+		nftnl_set_free(s);
+		return -ENOMEM;
+	}
+	return tx_set_msg(tx, s, NFT_MSG_NEWSET, NLM_F_CREATE, def->name);
+}
+
+static int tx_set_del(struct nft_tx *tx, const char *name)
+{
+	struct nftnl_set *s = set_obj(name);
+
+	return s ? tx_set_msg(tx, s, NFT_MSG_DELSET, 0, name) : -ENOMEM;
+}
+
+/* DELSETELEM without elements empties the set */
+static int tx_set_flush(struct nft_tx *tx, const char *name)
+{
+	struct nftnl_set *s = set_obj(name);
+
+	return s ? tx_set_msg(tx, s, NFT_MSG_DELSETELEM, 0, name) : -ENOMEM;
+}
+
+static int elem_add(struct nftnl_set *s, const uint8_t *key, uint32_t len, bool end)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len);
+	if (end)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+	nftnl_set_elem_add(s, e);
+	return 0;
+}
+
+/*
+ * The static elements. An interval is sent as nft does: its first key, then the key after
+ * its last one flagged as an interval end (none when the range runs to the last address).
+ */
+static int tx_set_load(struct nft_tx *tx, const struct gwlb_nft_set *def)
+{
+	uint32_t klen = set_key_len(def);
+	struct gwlb_nft_range *v = NULL;
+	struct nftnl_set *s = NULL;
+	size_t n, i, in_msg = 0;
+	int ret = 0;
+
+	if (def->interval) {
+		ret = gwlb_nft_set_ranges(def, &v, &n);
+		if (ret)
+			return ret;
+	} else {
+		v = def->elems;
+		n = def->n;
+	}
+	for (i = 0; i < n; i++) {
+		uint8_t end[16];
+
+		if (!s) {
+			s = set_obj(def->name);
+			if (!s) {
+				ret = -ENOMEM;
+				goto cleanup;
+			}
+		}
+		ret = elem_add(s, v[i].first, klen, false);
+		in_msg++;
+		if (!ret && def->interval) {
+			memcpy(end, v[i].last, klen);
+			if (key_inc(end, klen)) {
+				ret = elem_add(s, end, klen, true);
+				in_msg++;
+			}
+		}
+		if (ret)
+			goto cleanup;
+		if (in_msg >= NFT_SET_CHUNK || i + 1 == n) {
+			/* NLM_F_CREATE: a dynamic set that kept its elements may hold these */
+			tx_set_msg(tx, s, NFT_MSG_NEWSETELEM, NLM_F_CREATE, def->name);
+			s = NULL;
+			in_msg = 0;
+		}
+	}
+cleanup:
+	if (s)
+		nftnl_set_free(s);
+	if (def->interval)
+		free(v);
+	return ret;
+}
+
+static int tx_dropflow_set(struct nft_tx *tx, int family, uint32_t timeout_ms)
+{
+	static const uint8_t fields4[] = { 1, 4, 4, 2, 2, 0 }, fields6[] = { 1, 16, 16, 2, 2, 0 };
+	uint32_t addr = family == 6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR, type = 0;
+	const char *name = family == 6 ? GWLB_NFT_DROPFLOW6 : GWLB_NFT_DROPFLOW4;
+	const uint32_t types[] = { NFT_TYPE_INET_PROTOCOL, addr, addr, NFT_TYPE_INET_SERVICE,
+				   NFT_TYPE_INET_SERVICE };
+	struct nftnl_set *s = set_obj(name);
+
+	if (!s)
+		return -ENOMEM;
+	for (unsigned i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		type = type << NFT_TYPE_BITS | types[i];
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, family == 6 ? GWLB_NFT_DROPFLOW_KEY6 :
+			  GWLB_NFT_DROPFLOW_KEY4);
+	nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, family == 6 ? fields6 : fields4,
+			   sizeof(fields4) - 1);
+	/* recent kernels want the concat flag with a concatenation field list */
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_CONCAT);
+	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, timeout_ms);
+	if (set_comment(s, "flows dropped on their first packet: retransmits stay in the kernel")) {
+		nftnl_set_free(s);
+		return -ENOMEM;
+	}
+	return tx_set_msg(tx, s, NFT_MSG_NEWSET, NLM_F_CREATE, name);
+}
+
+/* DELRULE naming only the chain flushes it */
+static int tx_chain_flush(struct nft_tx *tx, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!r)
+		return -ENOMEM;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, GWLB_NFT_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nlh = nft_tx_msg(tx, NFT_MSG_DELRULE, NFPROTO_INET, 0, "flush chain");
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nft_tx_next(tx);
+	nftnl_rule_free(r);
+	return 0;
+}
+
+/*
+ * [iifname X] meta nfproto F ip saddr|daddr @S, then counter drop, or
+ * ct mark set ct mark & ~D | ACC counter accept: one rule per address the set matches.
+ */
+static int set_rules(struct nft_tx *tx, const struct gwlb_nft_cfg *cfg, uint8_t action)
+{
+	uint32_t acc = gwlb_nft_decision_mark(cfg, GWLB_NFT_ACCEPTED);
+	char comment[GWLB_NFT_SET_NAME_MAX + 48];
+	struct nftnl_rule *r;
+	unsigned i, dir;
+	int ret = 0;
+
+	for (i = 0; i < cfg->n_sets; i++) {
+		const struct gwlb_nft_set *d = &cfg->sets[i];
+		uint32_t alen = set_key_len(d);
+
+		if (d->action != action)
+			continue;
+		for (dir = GWLB_SET_MATCH_SRC; dir <= GWLB_SET_MATCH_DST; dir++) {
+			/* ip saddr at 12, daddr at 16; ip6 saddr at 8, daddr at 24 */
+			uint32_t off = d->family == 6 ? (dir == GWLB_SET_MATCH_SRC ? 8 : 24) :
+					(dir == GWLB_SET_MATCH_SRC ? 12 : 16);
+
+			if (!(d->match & dir))
+				continue;
+			snprintf(comment, sizeof(comment), "%s: %s address %s", d->name,
+				 dir == GWLB_SET_MATCH_SRC ? "source" : "destination",
+				 action == GWLB_SET_ACTION_DROP ? "dropped" : "accepted");
+			r = rule_new(GWLB_NFT_CHAIN_PRE, comment);
+			if (!r)
+				return -ENOMEM;
+			if (d->iifname[0])
+				ret = e_iifname(r, d->iifname, NFT_CMP_EQ);
+			if (!ret)
+				ret = e_nfproto(r, d->family);
+			if (!ret)
+				ret = e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, alen, NFT_REG_1);
+			if (!ret)
+				ret = e_lookup(r, d->name, NFT_REG_1);
+			if (!ret && action == GWLB_SET_ACTION_ACCEPT) {
+				ret = e_ct_load(r, NFT_CT_MARK);
+				if (!ret)
+					ret = e_bitwise(r, ~cfg->decision_mask, acc);
+				if (!ret)
+					ret = e_ct_set(r, NFT_CT_MARK);
+			}
+			if (!ret)
+				ret = e_counter(r);
+			if (!ret)
+				ret = e_verdict(r, action == GWLB_SET_ACTION_DROP ? NF_DROP :
+						NF_ACCEPT);
+			if (ret) {
+				nftnl_rule_free(r);
+				return ret;
+			}
+			tx_add_rule(tx, r, d->name);
+		}
+	}
+	return 0;
+}
+
+/* meta nfproto F meta l4proto . ip saddr . ip daddr . th sport . th dport @dropflowF counter drop */
+static int dropflow_rule(struct nft_tx *tx, int family)
+{
+	uint32_t alen = family == 6 ? 16 : 4, aregs = alen / 4;
+	uint32_t soff = family == 6 ? 8 : 12, doff = family == 6 ? 24 : 16;
+	const char *set = family == 6 ? GWLB_NFT_DROPFLOW6 : GWLB_NFT_DROPFLOW4;
+	struct nftnl_rule *r;
+	int ret;
+
+	r = rule_new(GWLB_NFT_CHAIN_PRE, "flow dropped on its first packet");
+	if (!r)
+		return -ENOMEM;
+	ret = e_nfproto(r, family);
+	if (!ret)
+		ret = e_meta_load_reg(r, NFT_META_L4PROTO, NFT_REG32_00);
+	if (!ret)
+		ret = e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, soff, alen, NFT_REG32_01);
+	if (!ret)
+		ret = e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, doff, alen, NFT_REG32_01 + aregs);
+	if (!ret)
+		ret = e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_01 + 2 * aregs);
+	if (!ret)
+		ret = e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
+				NFT_REG32_01 + 2 * aregs + 1);
+	if (!ret)
+		ret = e_lookup(r, set, NFT_REG32_00);
+	if (!ret)
+		ret = e_counter(r);
+	if (!ret)
+		ret = e_verdict(r, NF_DROP);
+	if (ret) {
+		nftnl_rule_free(r);
+		return ret;
+	}
+	return tx_add_rule(tx, r, family == 6 ? "rule: sticky drops (ipv6)" : "rule: sticky drops (ipv4)");
+}
+
 /*
  * The ruleset. D = decision_mask, ACC/DROP = the decision values in place, NEW = newflow_bit,
  * IIF = iif_match. nft syntax of each rule in the comment before it.
@@ -716,6 +1212,11 @@ static int build_rules(struct nft_tx *tx, const struct gwlb_nft_cfg *cfg, bool n
 	TRY(e_verdict(r, NFT_RETURN));
 	tx_add_rule(tx, r, "rule: iifname match");
 
+	/* block lists cut decided flows too */
+	ret = set_rules(tx, cfg, GWLB_SET_ACTION_DROP);
+	if (ret)
+		return ret;
+
 	/* ct mark & D == ACC counter accept: decided flows never leave the kernel */
 	RULE(GWLB_NFT_CHAIN_PRE, "flow accepted by policy");
 	TRY(e_ct_decision(r, cfg, NFT_CMP_EQ, acc));
@@ -729,6 +1230,16 @@ static int build_rules(struct nft_tx *tx, const struct gwlb_nft_cfg *cfg, bool n
 	TRY(e_counter(r));
 	TRY(e_verdict(r, NF_DROP));
 	tx_add_rule(tx, r, "rule: dropped flows");
+
+	if (cfg->dropflow_timeout_ms) {
+		ret = dropflow_rule(tx, 4);
+		if (!ret)
+			ret = dropflow_rule(tx, 6);
+	}
+	if (!ret)
+		ret = set_rules(tx, cfg, GWLB_SET_ACTION_ACCEPT);
+	if (ret)
+		return ret;
 
 	/*
 	 * meta mark set ct mark: without the kernel's NFQUEUE conntrack glue the ct mark only
@@ -792,6 +1303,33 @@ static void nft_strerr(char *err, size_t errlen, const char *what, int ret, cons
 			 strerror(-ret), hint ? hint : "");
 }
 
+/*
+ * The end of an install or reload: unless building failed already (ret), add the rules,
+ * send the transaction, and say what the kernel refused.
+ */
+static int tx_rules_commit(struct nft_tx *tx, const struct gwlb_nft_cfg *cfg, bool native,
+			   int ret, char *err, size_t errlen)
+{
+	const char *hint = NULL;
+
+	if (!ret)
+		ret = build_rules(tx, cfg, native);
+	if (ret) {
+		nft_strerr(err, errlen, "building the transaction", ret, NULL);
+		return ret;
+	}
+	ret = nft_tx_send(tx, true);
+	if (ret) {
+		if (ret == -ENOENT && tx->err_seq == tx->queue_seq)
+			hint = native ? " (this kernel has no nft queue: use the compat path)" :
+				" (load nft_compat and xt_NFQUEUE)";
+		nft_strerr(err, errlen, nft_tx_what(tx, tx->err_seq), ret, hint);
+		return ret;
+	}
+	queue_path = native ? "native" : "compat";
+	return 0;
+}
+
 int gwlb_nft_install(const struct gwlb_nft_cfg *cfg, bool native, char *err, size_t errlen)
 {
 	struct nft_tx tx;
@@ -801,8 +1339,10 @@ int gwlb_nft_install(const struct gwlb_nft_cfg *cfg, bool native, char *err, siz
 	if (ret)
 		return ret;
 	ret = nft_tx_init(&tx);
-	if (ret)
-		goto fail;
+	if (ret) {
+		nft_strerr(err, errlen, "building the transaction", ret, NULL);
+		return ret;
+	}
 	/* add (a no-op if it exists), delete, add: replaces an old table, or none, atomically */
 	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_TABLE, NULL);
 	if (!ret)
@@ -818,25 +1358,58 @@ int gwlb_nft_install(const struct gwlb_nft_cfg *cfg, bool native, char *err, siz
 		ret = tx_chain(&tx, GWLB_NFT_TABLE, GWLB_NFT_CHAIN_POST, NF_INET_FORWARD,
 			       cfg->prio_post, "decisions from the verdict to conntrack",
 			       "chain " GWLB_NFT_CHAIN_POST);
-	if (!ret)
-		ret = build_rules(&tx, cfg, native);
-	if (ret)
-		goto fail;
-	ret = nft_tx_send(&tx, true);
-	if (ret) {
-		const char *hint = NULL;
-
-		if (ret == -ENOENT && tx.err_seq == tx.queue_seq)
-			hint = native ? " (this kernel has no nft queue: use the compat path)" :
-				" (load nft_compat and xt_NFQUEUE)";
-		nft_strerr(err, errlen, nft_tx_what(&tx, tx.err_seq), ret, hint);
-		goto cleanup;
+	if (!ret && cfg->dropflow_timeout_ms) {
+		ret = tx_dropflow_set(&tx, 4, cfg->dropflow_timeout_ms);
+		if (!ret)
+			ret = tx_dropflow_set(&tx, 6, cfg->dropflow_timeout_ms);
 	}
-	queue_path = native ? "native" : "compat";
-	goto cleanup;
-fail:
-	nft_strerr(err, errlen, "building the transaction", ret, NULL);
-cleanup:
+	for (unsigned i = 0; !ret && i < cfg->n_sets; i++) {
+		ret = tx_set_new(&tx, &cfg->sets[i]);
+		if (!ret)
+			ret = tx_set_load(&tx, &cfg->sets[i]);
+	}
+	ret = tx_rules_commit(&tx, cfg, native, ret, err, errlen);
+	nft_tx_fini(&tx);
+	return ret;
+}
+
+int gwlb_nft_reload(const struct gwlb_nft_cfg *cfg, const struct gwlb_nft_set *old,
+		    unsigned n_old, bool native, char *err, size_t errlen)
+{
+	struct nft_tx tx;
+	unsigned i;
+	int ret;
+
+	ret = gwlb_nft_cfg_check(cfg, err, errlen);
+	if (ret)
+		return ret;
+	ret = nft_tx_init(&tx);
+	if (ret) {
+		nft_strerr(err, errlen, "building the transaction", ret, NULL);
+		return ret;
+	}
+	/* the rules go first: a set can only be deleted once no rule uses it */
+	ret = tx_chain_flush(&tx, GWLB_NFT_CHAIN_PRE);
+	if (!ret)
+		ret = tx_chain_flush(&tx, GWLB_NFT_CHAIN_POST);
+	for (i = 0; !ret && i < n_old; i++) {
+		const struct gwlb_nft_set *nw = set_find(cfg->sets, cfg->n_sets, old[i].name);
+
+		if (!nw || !gwlb_nft_set_same(nw, &old[i]))
+			ret = tx_set_del(&tx, old[i].name);
+	}
+	for (i = 0; !ret && i < cfg->n_sets; i++) {
+		const struct gwlb_nft_set *nw = &cfg->sets[i];
+		const struct gwlb_nft_set *was = set_find(old, n_old, nw->name);
+
+		if (!was || !gwlb_nft_set_same(nw, was))
+			ret = tx_set_new(&tx, nw);
+		else if (!nw->timeout_ms)
+			ret = tx_set_flush(&tx, nw->name);
+		if (!ret)
+			ret = tx_set_load(&tx, nw);
+	}
+	ret = tx_rules_commit(&tx, cfg, native, ret, err, errlen);
 	nft_tx_fini(&tx);
 	return ret;
 }

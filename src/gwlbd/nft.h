@@ -25,7 +25,21 @@
  *                     (accepted so that policy_post records the decision before it drops
  *                     the packet: an NF_DROP verdict would never reach policy_post)
  * A decision only sticks once the flow's conntrack entry is confirmed: a flow whose very
- * first packet is dropped has no conntrack entry to remember it (block it with a set).
+ * first packet is dropped has no conntrack entry to remember it. For those the policy host
+ * adds the flow's 5-tuple to the timed sets dropflow4 / dropflow6 (see
+ * gwlb_nft_dropflow_key()), which policy_pre checks before the queue, so a SYN retransmit
+ * is dropped in the kernel instead of being judged again.
+ *
+ * Declared sets (struct gwlb_nft_set, from verdict modules) come with generated rules in
+ * policy_pre, each with a counter, in this order:
+ *   not from an ENI: return
+ *   sets with action DROP:     [iifname X] ip saddr @S counter drop (decided flows too)
+ *   decided flows:             accept / drop by the ct mark
+ *   sticky drops:              meta l4proto . ip saddr . ip daddr . th sport . th dport
+ *                              @dropflow4 counter drop (and dropflow6)
+ *   sets with action ACCEPT:   [iifname X] ip saddr @S ct mark set ct mark & ~D | ACC
+ *                              counter accept
+ *   ct mark copy, new-flow bit, queue.
  */
 #ifndef GWLBD_NFT_H
 #define GWLBD_NFT_H
@@ -33,6 +47,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <net/if.h>
+
+#include <gwlb/verdict.h>
 
 struct nftnl_rule;
 
@@ -45,6 +63,51 @@ struct nftnl_rule;
 #define GWLB_NFT_DECISION_MASK	(3u << GWLB_NFT_DECISION_SHIFT)
 #define GWLB_NFT_NEWFLOW_BIT	(1u << 18)
 #define GWLB_NFT_IIF_MATCH	"gwi-*"
+
+/* Sticky drops: flows dropped on their first packet, keyed by their 5-tuple. */
+#define GWLB_NFT_DROPFLOW4	"dropflow4"
+#define GWLB_NFT_DROPFLOW6	"dropflow6"
+#define GWLB_NFT_DROPFLOW_KEY4	20	/* l4proto . saddr . daddr . sport . dport, 4-byte fields */
+#define GWLB_NFT_DROPFLOW_KEY6	44
+#define GWLB_NFT_SET_NAME_MAX	64
+
+/* One range of a declared set's elements, first .. last inclusive, network order. */
+struct gwlb_nft_range {
+	uint8_t first[16];
+	uint8_t last[16];
+};
+
+/* A set a module declared (include/gwlb/verdict.h, struct gwlb_set_spec) and its elements. */
+struct gwlb_nft_set {
+	char name[GWLB_NFT_SET_NAME_MAX];	/* full name, e.g. "cidr_block4" */
+	uint8_t family;			/* 4 or 6 */
+	uint8_t match;			/* enum gwlb_set_match */
+	uint8_t action;			/* enum gwlb_set_action */
+	bool interval;
+	uint32_t timeout_ms;		/* 0: static */
+	char iifname[IFNAMSIZ];		/* "": packets from every ENI; else only from this one */
+	size_t n, cap;			/* elements loaded with the set (static ones) */
+	struct gwlb_nft_range *elems;
+};
+
+/* Append one element (last NULL: the key first); -EINVAL for a range in a plain set. */
+int gwlb_nft_set_load(struct gwlb_nft_set *s, const void *first, const void *last);
+/* Free the elements. */
+void gwlb_nft_set_release(struct gwlb_nft_set *s);
+/* Same name and spec (elements not compared): a reload keeps such a set and its elements. */
+bool gwlb_nft_set_same(const struct gwlb_nft_set *a, const struct gwlb_nft_set *b);
+/*
+ * The sorted, merged ranges of an interval set's elements (overlapping and adjacent ones
+ * joined) in a new array for free(); *n gets their number. -ENOMEM.
+ */
+int gwlb_nft_set_ranges(const struct gwlb_nft_set *s, struct gwlb_nft_range **out, size_t *n);
+
+/*
+ * The sticky-drop key of a packet (its 5-tuple as the dropflow rule loads it into
+ * registers) in key (GWLB_NFT_DROPFLOW_KEY6 bytes); returns its length, or 0 for packets
+ * that have no such key (not TCP or UDP, a later fragment). *set gets the set's name.
+ */
+size_t gwlb_nft_dropflow_key(const struct gwlb_pkt *pkt, uint8_t *key, const char **set);
 
 /* Decision values (before the shift). */
 enum gwlb_nft_decision {
@@ -64,6 +127,10 @@ struct gwlb_nft_cfg {
 	uint32_t decision_shift;
 	uint32_t newflow_bit;		/* one bit outside decision_mask */
 	const char *iif_match;		/* "gwi-*" (trailing * = prefix) or an exact name */
+	/* sets declared by modules, created with the table and replaced by gwlb_nft_reload() */
+	const struct gwlb_nft_set *sets;
+	unsigned n_sets;
+	uint32_t dropflow_timeout_ms;	/* sticky-drop element lifetime; 0: no dropflow sets */
 };
 
 /* Defaults: queue 0, one queue, fail-open, no fanout, -10/+10, the layout above. */
@@ -94,11 +161,21 @@ int gwlb_nft_probe_native_queue(void);
 int gwlb_nft_queue_rule_build(struct nftnl_rule *r, const struct gwlb_nft_cfg *cfg, bool native);
 
 /*
- * Install (or replace) table inet gwlbnf with the policy chains, in one transaction: a
- * previous gwlbnf table, with everything in it (sets included), is deleted in the same
- * batch. 0, or -errno with what failed in err.
+ * Install (or replace) table inet gwlbnf with the policy chains, cfg's declared sets with
+ * their elements and the dropflow sets, in one transaction: a previous gwlbnf table, with
+ * everything in it (sets included), is deleted in the same batch. 0, or -errno with what failed in err.
  */
 int gwlb_nft_install(const struct gwlb_nft_cfg *cfg, bool native, char *err, size_t errlen);
+
+/*
+ * Reload: move an installed table from the sets `old` (n_old) to cfg's, in one
+ * transaction. Both chains' rules are rebuilt; sets that are gone or whose spec changed are
+ * deleted, new and changed ones created with their elements; a set that stays the same
+ * keeps its dynamic elements and gets its static ones reloaded; dropflow sets are kept
+ * (their timeout is fixed at install). On failure nothing changed. 0 or -errno with err.
+ */
+int gwlb_nft_reload(const struct gwlb_nft_cfg *cfg, const struct gwlb_nft_set *old,
+		    unsigned n_old, bool native, char *err, size_t errlen);
 
 /* Delete table inet gwlbnf in one transaction. 0 also when there was none. */
 int gwlb_nft_remove(void);

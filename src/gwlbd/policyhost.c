@@ -18,6 +18,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "ctwrite.h"
+#include "eniname.h"
 #include "gwlbd.h"
 #include "log.h"
 #include "module.h"
@@ -38,6 +39,15 @@ struct chains {
 	unsigned n_enis;
 	struct eni_chain *enis;		/* sorted by eni_id */
 	uint64_t generation;
+	/*
+	 * Sets the modules declared from init() (struct gwlb_nft_set): they belong to this
+	 * policy and are only written while it is built; scope is the interface of the chain
+	 * being built ("" for the global one).
+	 */
+	struct gwlb_nft_set *sets;
+	unsigned n_sets, cap_sets;
+	char scope[IFNAMSIZ];
+	bool sealed;
 };
 
 #define MAX_WORKERS GWLB_POLICY_MAX_QUEUES
@@ -52,8 +62,8 @@ struct worker_slot {
 #define SET_QUEUE_LEN 4096
 
 struct set_op {
-	char set[64];
-	uint8_t key[16];
+	char set[GWLB_NFT_SET_NAME_MAX];
+	uint8_t key[GWLB_NFT_DROPFLOW_KEY6];
 	uint8_t key_len;
 	bool add;
 	uint32_t timeout_ms;
@@ -77,6 +87,7 @@ static struct {
 	bool set_stop;
 	gwlb_ctr_t set_applied, set_failed, set_overflow;
 	gwlb_ctr_t reloads, reload_failures;
+	gwlb_ctr_t sticky_drops;	/* dropflow elements asked for */
 } P = {
 	.reload_lock = PTHREAD_MUTEX_INITIALIZER,
 	.set_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -97,7 +108,7 @@ static int set_enqueue(const char *set, const void *key, size_t key_len, uint32_
 {
 	struct set_op *op;
 
-	if (key_len != 4 && key_len != 16)
+	if (!key_len || key_len > sizeof(op->key))
 		return -EINVAL;
 	if (strlen(set) >= sizeof(op->set))
 		return -ENAMETOOLONG;
@@ -118,16 +129,109 @@ static int set_enqueue(const char *set, const void *key, size_t key_len, uint32_
 	return 0;
 }
 
+static struct gwlb_nft_set *set_find(struct chains *c, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; c && i < c->n_sets; i++)
+		if (!strcmp(c->sets[i].name, name))
+			return &c->sets[i];
+	return NULL;
+}
+
+/*
+ * The kernel name of `set` as module `module` of policy c means it: one of its own
+ * declared sets by the short name, a declared set by its full name, else any set of the
+ * table. A declared set checks the key length.
+ */
+static int set_resolve(struct chains *c, const char *module, const char *set, size_t key_len,
+		       const char **name)
+{
+	char full[GWLB_NFT_SET_NAME_MAX];
+	struct gwlb_nft_set *d = NULL;
+
+	if ((size_t)snprintf(full, sizeof(full), "%s_%s", module, set) < sizeof(full))
+		d = set_find(c, full);
+	if (!d)
+		d = set_find(c, set);
+	*name = d ? d->name : set;
+	if (d && key_len != (d->family == 6 ? 16u : 4u))
+		return -EINVAL;
+	return 0;
+}
+
 static int host_set_add(void *arg, const char *module, const char *set, const void *key,
 			size_t key_len, uint32_t timeout_ms)
 {
-	return set_enqueue(set, key, key_len, timeout_ms, true);
+	const char *name;
+	int ret;
+
+	ret = set_resolve(arg, module, set, key_len, &name);
+	return ret ? ret : set_enqueue(name, key, key_len, timeout_ms, true);
 }
 
 static int host_set_del(void *arg, const char *module, const char *set, const void *key,
 			size_t key_len)
 {
-	return set_enqueue(set, key, key_len, 0, false);
+	const char *name;
+	int ret;
+
+	ret = set_resolve(arg, module, set, key_len, &name);
+	return ret ? ret : set_enqueue(name, key, key_len, 0, false);
+}
+
+static int host_set_declare(void *arg, const char *module, const char *full,
+			    const struct gwlb_set_spec *spec)
+{
+	struct chains *c = arg;
+	struct gwlb_nft_set *d;
+
+	if (!c || c->sealed)
+		return -EPERM;
+	/* one declaration per name: the policy has one set, whichever chain asks */
+	if (set_find(c, full) || !strcmp(full, GWLB_NFT_DROPFLOW4) ||
+	    !strcmp(full, GWLB_NFT_DROPFLOW6))
+		return -EEXIST;
+	if (c->n_sets == c->cap_sets) {
+		unsigned cap = c->cap_sets ? 2 * c->cap_sets : 8;
+
+		d = reallocarray(c->sets, cap, sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		c->sets = d;
+		c->cap_sets = cap;
+	}
+	d = &c->sets[c->n_sets++];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", full);
+	d->family = spec->family;
+	d->match = spec->match;
+	d->action = spec->action;
+	d->interval = spec->interval;
+	d->timeout_ms = spec->timeout_ms;
+	snprintf(d->iifname, sizeof(d->iifname), "%s", c->scope);
+	log_info(GWLB_LS_POLICY, "module %s declares set %s (ipv%u, %s%s, timeout %u ms)%s%s",
+		 module, full, d->family, d->interval ? "interval, " : "",
+		 d->action == GWLB_SET_ACTION_DROP ? "drop" :
+		 d->action == GWLB_SET_ACTION_ACCEPT ? "accept" : "no rule", d->timeout_ms,
+		 d->iifname[0] ? " for " : "", d->iifname);
+	return 0;
+}
+
+static int host_set_load(void *arg, const char *module, const char *full, const void *first,
+			 const void *last, size_t key_len)
+{
+	struct chains *c = arg;
+	struct gwlb_nft_set *d;
+
+	if (!c || c->sealed)
+		return -EPERM;
+	d = set_find(c, full);
+	if (!d)
+		return -ENOENT;
+	if (key_len != (d->family == 6 ? 16u : 4u))
+		return -EINVAL;
+	return gwlb_nft_set_load(d, first, last);
 }
 
 static void *set_main(void *arg)
@@ -144,8 +248,8 @@ static void *set_main(void *arg)
 		P.set_head = (P.set_head + 1) % SET_QUEUE_LEN;
 		P.set_len--;
 		pthread_mutex_unlock(&P.set_lock);
-		if (gwlb_nft_set_elem(op.set, op.key_len == 4 ? 4 : 6, op.key, op.key_len,
-				      op.timeout_ms, op.add) < 0) {
+		/* our table is inet: the element messages name that family */
+		if (gwlb_nft_set_elem(op.set, 0, op.key, op.key_len, op.timeout_ms, op.add) < 0) {
 			gwlb_ctr_add(&P.set_failed, 1);
 			log_pkt(GWLB_LS_POLICY, GWLB_LL_IMPORTANT, "set %s: cannot %s an element",
 				op.set, op.add ? "add" : "delete");
@@ -170,20 +274,28 @@ static void set_thread_stop(void)
 }
 
 /* Build one chain from a policy chain. A module that cannot load follows on_module_error. */
-static int chain_build(const struct gwlb_policy *pol, const struct gwlb_policy_chain *pc,
-		       struct gwlb_chain **out, char *err, size_t errlen)
+static int chain_build(struct chains *c, const struct gwlb_policy *pol,
+		       const struct gwlb_policy_chain *pc, struct gwlb_chain **out, char *err,
+		       size_t errlen)
 {
 	struct gwlb_module_host_cfg hc = {
+		.arg = c,
 		.threads = pol->queue.count,
 		.mark_mask = pol->queue.module_mark_mask,
 		.log = host_log,
 		.set_add = host_set_add,
 		.set_del = host_set_del,
+		.set_declare = host_set_declare,
+		.set_load = host_set_load,
 	};
 	struct gwlb_module_inst *insts[GWLB_POLICY_MAX_MODULES] = { NULL };
 	unsigned n = 0, i;
 	int ret = 0;
 
+	/* the sets of an [eni] chain's modules only see that ENI's packets */
+	c->scope[0] = '\0';
+	if (pc->eni_id && gwlb_eni_ifname("gwi-", pc->eni_id, c->scope, sizeof(c->scope)) < 0)
+		c->scope[0] = '\0';
 	for (i = 0; i < pc->n_modules; i++) {
 		const struct gwlb_policy_module *pm = &pc->modules[i];
 		struct gwlb_module *mod = NULL;
@@ -230,6 +342,9 @@ static void chains_free(struct chains *c)
 		if (c->enis[i].chain)
 			gwlb_chain_free(c->enis[i].chain);
 	free(c->enis);
+	for (i = 0; i < c->n_sets; i++)
+		gwlb_nft_set_release(&c->sets[i]);
+	free(c->sets);
 	gwlb_policy_free(c->policy);
 	free(c);
 }
@@ -243,7 +358,7 @@ static int chains_build(struct gwlb_policy *pol, struct chains **out, char *err,
 	if (!c)
 		return -ENOMEM;
 	c->policy = pol;
-	ret = chain_build(pol, &pol->global, &c->global, err, errlen);
+	ret = chain_build(c, pol, &pol->global, &c->global, err, errlen);
 	if (ret)
 		goto fail;
 	c->enis = calloc(pol->n_enis ? pol->n_enis : 1, sizeof(*c->enis));
@@ -254,11 +369,12 @@ static int chains_build(struct gwlb_policy *pol, struct chains **out, char *err,
 	/* The parser keeps [eni] sections sorted by id: bsearch works on them as they come. */
 	for (i = 0; i < pol->n_enis; i++) {
 		c->enis[i].eni_id = pol->enis[i].eni_id;
-		ret = chain_build(pol, &pol->enis[i], &c->enis[i].chain, err, errlen);
+		ret = chain_build(c, pol, &pol->enis[i], &c->enis[i].chain, err, errlen);
 		if (ret)
 			goto fail;
 		c->n_enis++;
 	}
+	c->sealed = true;
 	*out = c;
 	return 0;
 fail:
@@ -301,6 +417,19 @@ static void judge(void *arg, const struct gwlb_pkt *pkt, struct gwlb_nfq_judgeme
 	/* zone 0 until ENIs get their own (issue 4): then the ENI's zone goes here */
 	if (res.labels_set)
 		gwlb_ctwrite_labels(pkt, 0, res.labels);
+	/*
+	 * A flow dropped on its first packet leaves no conntrack entry to remember that: ask
+	 * for its 5-tuple in the sticky-drop set (applied by the set thread, not here).
+	 */
+	if (j->verdict == GWLB_VERDICT_DROP_FLOW && (pkt->ct_state & GWLB_CT_NEW) &&
+	    P.nft.dropflow_timeout_ms) {
+		uint8_t key[GWLB_NFT_DROPFLOW_KEY6];
+		const char *set;
+		size_t n = gwlb_nft_dropflow_key(pkt, key, &set);
+
+		if (n && !set_enqueue(set, key, n, 0, true))
+			gwlb_ctr_add(&P.sticky_drops, 1);
+	}
 	atomic_store_explicit(&slot->active, 0, memory_order_release);
 }
 
@@ -386,6 +515,9 @@ int gwlb_policyhost_start(const char *path, char *err, size_t errlen)
 	P.nft.fanout = pol->queue.fanout;
 	P.nft.prio_pre = pol->queue.priority;
 	P.nft.prio_post = pol->queue.post_priority;
+	P.nft.dropflow_timeout_ms = pol->queue.drop_flow_timeout * 1000;
+	P.nft.sets = c->sets;
+	P.nft.n_sets = c->n_sets;
 	ret = gwlb_nft_probe_native_queue();
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot talk to nftables: %s", strerror(-ret));
@@ -438,6 +570,7 @@ int gwlb_policyhost_reload(char *err, size_t errlen)
 	struct gwlb_policy_err perr;
 	struct gwlb_policy *pol = NULL;
 	struct chains *c = NULL, *old;
+	struct gwlb_nft_cfg nc;
 	int ret;
 
 	if (!P.running) {
@@ -455,6 +588,17 @@ int gwlb_policyhost_reload(char *err, size_t errlen)
 		gwlb_policy_free(pol);
 		goto out;
 	}
+	/* the new sets and rules in one transaction; if it fails, nothing changed */
+	nc = P.nft;
+	nc.sets = c->sets;
+	nc.n_sets = c->n_sets;
+	old = atomic_load(&P.cur);
+	ret = gwlb_nft_reload(&nc, old->sets, old->n_sets, P.native_queue, err, errlen);
+	if (ret) {
+		chains_free(c);
+		goto out;
+	}
+	P.nft = nc;
 	c->generation = ++P.generation;
 	old = atomic_exchange(&P.cur, c);
 	grace_period(c->generation);
@@ -514,6 +658,25 @@ static json_t *chain_json(struct gwlb_chain *chain)
 	return arr;
 }
 
+static json_t *sets_json(const struct chains *c)
+{
+	static const char *const match[] = { "none", "src", "dst", "both" };
+	static const char *const action[] = { "none", "drop", "accept" };
+	json_t *arr = json_array();
+	unsigned i;
+
+	for (i = 0; i < c->n_sets; i++) {
+		const struct gwlb_nft_set *d = &c->sets[i];
+
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:s, s:b, s:I, s:s, s:I}",
+			"name", d->name, "family", d->family, "match", match[d->match & 3],
+			"action", action[d->action % 3], "interval", d->interval,
+			"timeout_ms", (json_int_t)d->timeout_ms, "iifname", d->iifname,
+			"static_elements", (json_int_t)d->n));
+	}
+	return arr;
+}
+
 json_t *gwlb_policyhost_json(void)
 {
 	struct chains *c;
@@ -565,6 +728,12 @@ json_t *gwlb_policyhost_json(void)
 	json_object_set_new(root, "ct_writes", json_pack("{s:I, s:I, s:I, s:I}",
 		"ok", (json_int_t)cw.ok, "failed", (json_int_t)cw.failed,
 		"overflow", (json_int_t)cw.overflow, "retried", (json_int_t)cw.retried));
+	json_object_set_new(root, "sets", sets_json(c));
+	json_object_set_new(root, "sticky_drops", json_pack("{s:b, s:I, s:[s,s], s:I}",
+		"enabled", P.nft.dropflow_timeout_ms != 0,
+		"timeout", (json_int_t)(P.nft.dropflow_timeout_ms / 1000),
+		"sets", GWLB_NFT_DROPFLOW4, GWLB_NFT_DROPFLOW6,
+		"requested", (json_int_t)gwlb_ctr_get(&P.sticky_drops)));
 	pthread_mutex_unlock(&P.reload_lock);
 	return root;
 }

@@ -154,6 +154,77 @@ int gwlb_cidr_list_match(const struct gwlb_cidr *list, size_t n, int family, con
 	return -1;
 }
 
+/* reason, or with word: "bad prefix 'WORD': expected ADDRESS[/LENGTH]" */
+static int cidr_err(struct gwlb_cidr_err *err, int line, const char *reason, const char *word)
+{
+	if (!err)
+		return -EINVAL;
+	err->line = line;
+	if (word)
+		snprintf(err->reason, sizeof(err->reason),
+			 "bad prefix '%.40s': expected ADDRESS[/LENGTH]", word);
+	else
+		snprintf(err->reason, sizeof(err->reason), "%s", reason);
+	return -EINVAL;
+}
+
+int gwlb_cidr_parse_lines(const uint8_t *buf, size_t len,
+			  int (*fn)(void *arg, const struct gwlb_cidr *c, int line), void *arg,
+			  size_t *n, struct gwlb_cidr_err *err)
+{
+	char word[INET6_ADDRSTRLEN + 8];
+	size_t pos = 0, count = 0;
+	int line = 0, rc;
+
+	if (err) {
+		err->line = 0;
+		err->reason[0] = '\0';
+	}
+	while (pos < len) {
+		size_t end = pos, a, b;
+		struct gwlb_cidr c;
+
+		line++;
+		while (end < len && buf[end] != '\n')
+			end++;
+		for (a = pos; a < end; a++)
+			if (buf[a] == '\0')
+				return cidr_err(err, line, "NUL byte in the line", NULL);
+		for (a = pos; a < end && buf[a] != '#'; a++)
+			;
+		b = a;			/* the comment starts here */
+		a = pos;
+		while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\r'))
+			a++;
+		while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t' || buf[b - 1] == '\r'))
+			b--;
+		pos = end + 1;
+		if (a == b)
+			continue;
+		for (size_t i = a; i < b; i++)
+			if (buf[i] == ' ' || buf[i] == '\t')
+				return cidr_err(err, line, "one prefix per line", NULL);
+		if (b - a >= sizeof(word))
+			return cidr_err(err, line, "prefix too long", NULL);
+		memcpy(word, buf + a, b - a);
+		word[b - a] = '\0';
+		if (gwlb_cidr_parse(word, &c) < 0)
+			return cidr_err(err, line, NULL, word);
+		if (fn) {
+			rc = fn(arg, &c, line);
+			if (rc) {
+				if (err)
+					err->line = line;
+				return rc;
+			}
+		}
+		count++;
+	}
+	if (n)
+		*n = count;
+	return 0;
+}
+
 char *gwlb_cidr_str(const struct gwlb_cidr *c, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];

@@ -28,6 +28,22 @@ bool gwlb_cidr_match(const struct gwlb_cidr *c, int family, const uint8_t *addr)
 /* Index of the first prefix in list that holds addr, or -1. */
 int gwlb_cidr_list_match(const struct gwlb_cidr *list, size_t n, int family, const uint8_t *addr);
 
+/* Why a prefix list text did not parse. */
+struct gwlb_cidr_err {
+	int line;		/* 1-based; 0: the text as a whole */
+	char reason[96];
+};
+
+/*
+ * Parse a prefix list: one prefix per line, '#' starts a comment, blank lines are skipped.
+ * Calls fn(arg, prefix, line) for each (nonzero stops the parse and is returned, with
+ * err->line set). 0 and the count in *n, or -EINVAL with the line and reason in err
+ * (a bad prefix, two words on one line, a NUL byte).
+ */
+int gwlb_cidr_parse_lines(const uint8_t *buf, size_t len,
+			  int (*fn)(void *arg, const struct gwlb_cidr *c, int line), void *arg,
+			  size_t *n, struct gwlb_cidr_err *err);
+
 char *gwlb_cidr_str(const struct gwlb_cidr *c, char *buf, size_t len);
 
 #endif

@@ -68,6 +68,7 @@ enum qkey {
 	QK_POST_PRIORITY,
 	QK_MARK_MASK,
 	QK_ON_ERROR,
+	QK_DROP_FLOW_TIMEOUT,
 	QK__MAX
 };
 
@@ -82,6 +83,7 @@ static const char *const qkey_names[QK__MAX] = {
 	[QK_POST_PRIORITY] = "post-priority",
 	[QK_MARK_MASK] = "module-mark-mask",
 	[QK_ON_ERROR] = "on-module-error",
+	[QK_DROP_FLOW_TIMEOUT] = "drop-flow-timeout",
 };
 
 struct parser {
@@ -501,6 +503,10 @@ static int queue_key(struct parser *ps, const char *name, const char *value)
 				  "bad value '%.64s' for 'on-module-error': skip or refuse-start",
 				  value);
 		break;
+	case QK_DROP_FLOW_TIMEOUT:
+		rc = parse_num(ps, name, value, 0, GWLB_POLICY_MAX_DROP_FLOW_TIMEOUT, &n);
+		q->drop_flow_timeout = (uint32_t)n;
+		break;
 	case QK__MAX:
 		break;
 	}
@@ -817,6 +823,7 @@ static void queue_defaults(struct gwlb_policy_queue *q)
 	q->post_priority = GWLB_POLICY_DEF_POST_PRIORITY;
 	q->module_mark_mask = 0;
 	q->on_module_error = GWLB_POLICY_ON_ERROR_SKIP;
+	q->drop_flow_timeout = GWLB_POLICY_DEF_DROP_FLOW_TIMEOUT;
 }
 
 static void err_init(struct gwlb_policy_err *err, const char *name)

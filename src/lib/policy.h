@@ -38,6 +38,8 @@
 #define GWLB_POLICY_DEF_QUEUE_MAXLEN	4096
 #define GWLB_POLICY_DEF_PRIORITY	(-10)
 #define GWLB_POLICY_DEF_POST_PRIORITY	10
+#define GWLB_POLICY_DEF_DROP_FLOW_TIMEOUT	60	/* seconds */
+#define GWLB_POLICY_MAX_DROP_FLOW_TIMEOUT	86400
 
 enum gwlb_policy_on_error {
 	GWLB_POLICY_ON_ERROR_SKIP = 0,		/* run without the module, log why */
@@ -55,6 +57,11 @@ struct gwlb_policy_queue {
 	int32_t post_priority;		/* post-priority = N: of the chain after it, > priority */
 	uint32_t module_mark_mask;	/* module-mark-mask: ct mark bits modules may set */
 	enum gwlb_policy_on_error on_module_error;
+	/*
+	 * drop-flow-timeout = SECONDS: how long a flow dropped on its first packet stays in
+	 * the kernel's sticky-drop sets (retransmits dropped there); 0: no such sets.
+	 */
+	uint32_t drop_flow_timeout;
 };
 
 struct gwlb_policy_module {

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,6 +241,100 @@ START_TEST(test_str_truncated)
 }
 END_TEST
 
+/* ---- prefix list files ---- */
+
+static int collect_prefix(void *arg, const struct gwlb_cidr *c, int line)
+{
+	char (*out)[64] = arg;
+	char buf[48];
+
+	snprintf(out[line], sizeof(out[0]), "%s", gwlb_cidr_str(c, buf, sizeof(buf)));
+	return 0;
+}
+
+START_TEST(test_lines)
+{
+	static const char text[] =
+		"# deny list\n"
+		"10.0.0.0/8\n"
+		"\n"
+		"   198.19.2.0/24   # lab client 2\r\n"
+		"\t2001:db8::/32\n"
+		"192.0.2.7\n"
+		"#\n"
+		"fd00::1/64";			/* no newline at the end; host bits cleared */
+	char got[16][64] = { { 0 } };
+	struct gwlb_cidr_err err;
+	size_t n = 0;
+
+	ck_assert_int_eq(gwlb_cidr_parse_lines((const uint8_t *)text, strlen(text),
+					       collect_prefix, got, &n, &err), 0);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_str_eq(got[2], "10.0.0.0/8");
+	ck_assert_str_eq(got[4], "198.19.2.0/24");
+	ck_assert_str_eq(got[5], "2001:db8::/32");
+	ck_assert_str_eq(got[6], "192.0.2.7/32");
+	ck_assert_str_eq(got[8], "fd00::/64");
+	/* empty text, comments only */
+	ck_assert_int_eq(gwlb_cidr_parse_lines((const uint8_t *)"", 0, NULL, NULL, &n, &err), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(gwlb_cidr_parse_lines((const uint8_t *)"#x\n \n", 5, NULL, NULL, &n,
+					       &err), 0);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	size_t len;		/* 0: strlen */
+	int line;
+	const char *reason;
+} lines_bad[] = {
+	{ "10.0.0.0/8\n10.0.0.0/33\n", 0, 2, "bad prefix '10.0.0.0/33': expected ADDRESS[/LENGTH]" },
+	{ "# c\n\nexample.com\n", 0, 3, "bad prefix 'example.com'" },
+	{ "10.0.0.0/8 10.1.0.0/16\n", 0, 1, "one prefix per line" },
+	{ "10.0.0.0/8,10.1.0.0/16\n", 0, 1, "bad prefix '10.0.0.0/8,10.1.0.0/16'" },
+	{ "1.2.3.4\n5.6.7.8\0\n", 16, 2, "NUL byte in the line" },
+	{ "1.2.3.4/\n", 0, 1, "bad prefix '1.2.3.4/'" },
+	{ "2001:0db8:0000:0000:0000:0000:0000:0000:0000:0000:0000:0001/64\n", 0, 1,
+	  "prefix too long" },
+	{ "::1/+8\n", 0, 1, "bad prefix '::1/+8'" },
+};
+
+START_TEST(test_lines_bad)
+{
+	const char *t = lines_bad[_i].text;
+	size_t len = lines_bad[_i].len ? lines_bad[_i].len : strlen(t);
+	struct gwlb_cidr_err err;
+	size_t n = 99;
+
+	ck_assert_int_eq(gwlb_cidr_parse_lines((const uint8_t *)t, len, NULL, NULL, &n, &err),
+			 -EINVAL);
+	ck_assert_int_eq(err.line, lines_bad[_i].line);
+	ck_assert_msg(strstr(err.reason, lines_bad[_i].reason), "reason \"%s\", expected \"%s\"",
+		      err.reason, lines_bad[_i].reason);
+	ck_assert_uint_eq(n, 99);
+}
+END_TEST
+
+static int stop_at_second(void *arg, const struct gwlb_cidr *c, int line)
+{
+	return ++*(int *)arg == 2 ? -E2BIG : 0;
+}
+
+START_TEST(test_lines_callback_stops)
+{
+	static const char text[] = "10.0.0.0/8\n#\n10.1.0.0/16\n10.2.0.0/16\n";
+	struct gwlb_cidr_err err;
+	int calls = 0;
+
+	ck_assert_int_eq(gwlb_cidr_parse_lines((const uint8_t *)text, strlen(text),
+					       stop_at_second, &calls, NULL, &err), -E2BIG);
+	ck_assert_int_eq(calls, 2);
+	ck_assert_int_eq(err.line, 3);
+}
+END_TEST
+
 static Suite *cidr_suite(void)
 {
 	Suite *s = suite_create("cidr");
@@ -259,6 +354,12 @@ static Suite *cidr_suite(void)
 	tc = tcase_create("list");
 	tcase_add_test(tc, test_list);
 	tcase_add_loop_test(tc, test_list_bad, 0, sizeof(list_bad) / sizeof(list_bad[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lines");
+	tcase_add_test(tc, test_lines);
+	tcase_add_loop_test(tc, test_lines_bad, 0, sizeof(lines_bad) / sizeof(lines_bad[0]));
+	tcase_add_test(tc, test_lines_callback_stops);
 	suite_add_tcase(s, tc);
 	return s;
 }

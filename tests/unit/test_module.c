@@ -69,6 +69,14 @@ static struct fake {
 	uint32_t mark_value, mark_mask;
 	int nlabel;
 	unsigned label_bit;
+	int ndecl;
+	char decl_module[8][32];
+	char decl_name[8][64];
+	struct gwlb_set_spec decl[8];
+	int nload;
+	char load_set[16][64];
+	uint8_t load_first[16][16], load_last[16][16];
+	size_t load_len[16];
 } fk;
 
 static void fake_log(void *arg, const char *module, enum gwlb_log_prio prio, const char *line)
@@ -122,6 +130,46 @@ static int fake_ct_label_set(void *arg, const struct gwlb_pkt *pkt, unsigned bit
 	return 0;
 }
 
+static int fake_set_declare(void *arg, const char *module, const char *full,
+			    const struct gwlb_set_spec *spec)
+{
+	int i;
+
+	ck_assert_ptr_eq(arg, &fk);
+	for (i = 0; i < fk.ndecl; i++)
+		if (!strcmp(fk.decl_name[i], full))
+			return -EEXIST;
+	if (fk.ndecl >= 8)
+		return -ENOSPC;
+	snprintf(fk.decl_module[fk.ndecl], sizeof(fk.decl_module[0]), "%s", module);
+	snprintf(fk.decl_name[fk.ndecl], sizeof(fk.decl_name[0]), "%s", full);
+	fk.decl[fk.ndecl] = *spec;
+	fk.decl[fk.ndecl].name = NULL;	/* the spec's strings are the module's */
+	fk.ndecl++;
+	return 0;
+}
+
+static int fake_set_load(void *arg, const char *module, const char *full, const void *first,
+			 const void *last, size_t key_len)
+{
+	int i;
+
+	for (i = 0; i < fk.ndecl && strcmp(fk.decl_name[i], full); i++)
+		;
+	if (i == fk.ndecl)
+		return -ENOENT;
+	if (key_len != (fk.decl[i].family == 6 ? 16u : 4u))
+		return -EINVAL;
+	if (fk.nload >= 16)
+		return -ENOSPC;
+	snprintf(fk.load_set[fk.nload], sizeof(fk.load_set[0]), "%s", full);
+	memcpy(fk.load_first[fk.nload], first, key_len);
+	memcpy(fk.load_last[fk.nload], last ? last : first, key_len);
+	fk.load_len[fk.nload] = key_len;
+	fk.nload++;
+	return 0;
+}
+
 static uint64_t fake_now(void *arg)
 {
 	return fk.now;
@@ -136,6 +184,8 @@ static struct gwlb_module_host_cfg host_cfg = {
 	.set_del = fake_set_del,
 	.ct_mark_set = fake_ct_mark_set,
 	.ct_label_set = fake_ct_label_set,
+	.set_declare = fake_set_declare,
+	.set_load = fake_set_load,
 	.now_ms = fake_now,
 };
 
@@ -412,7 +462,7 @@ START_TEST(test_refuse_abi_major)
 
 	unsetenv("GWLB_TEST_ABI");
 	ck_assert_int_eq(load_err("badabi", dirs, err, sizeof(err)), -EPROTONOSUPPORT);
-	ck_assert_msg(strstr(err, "verdict_badabi.so: ABI 2.0, gwlbd speaks 1.0: rebuild the "
+	ck_assert_msg(strstr(err, "verdict_badabi.so: ABI 2.0, gwlbd speaks 1.1: rebuild the "
 			      "module against this gwlbd's gwlb/verdict.h"), "%s", err);
 }
 END_TEST
@@ -421,11 +471,13 @@ START_TEST(test_refuse_abi_minor)
 {
 	char err[512];
 
-	setenv("GWLB_TEST_ABI", "0x00010001", 1);
+	setenv("GWLB_TEST_ABI", "0x00010002", 1);
 	ck_assert_int_eq(load_err("badabi", dirs, err, sizeof(err)), -EPROTONOSUPPORT);
-	ck_assert_msg(strstr(err, "ABI 1.1, gwlbd speaks 1.0"), "%s", err);
-	/* the same file built for 1.0 is fine: the check is on the version, not the file */
+	ck_assert_msg(strstr(err, "ABI 1.2, gwlbd speaks 1.1"), "%s", err);
+	/* the same file built for 1.0 or 1.1 is fine: the check is on the version */
 	setenv("GWLB_TEST_ABI", "0x00010000", 1);
+	gwlb_module_put(load("badabi"));
+	setenv("GWLB_TEST_ABI", "0x00010001", 1);
 	gwlb_module_put(load("badabi"));
 	unsetenv("GWLB_TEST_ABI");
 }
@@ -976,6 +1028,188 @@ START_TEST(test_oot)
 }
 END_TEST
 
+/* ---- ABI 1.1: declared sets ---- */
+
+START_TEST(test_abi10_module)
+{
+	const char *argv[] = { "set=blocked", NULL };
+	struct gwlb_module_inst *inst;
+	struct gwlb_chain *chain;
+	struct gwlb_pkt p;
+
+	/* built against the 1.0 header: loads, and every 1.0 service works as before */
+	inst = inst_new("v10", argv);
+	ck_assert_int_eq(fk.nlines, 1);
+	ck_assert_str_eq(fk.line[0], "1.0 module up, 4 threads");
+	chain = chain_of(&inst, 1);
+	p = pkt4(23, 1);
+	ck_assert_int_eq(gwlb_chain_verdict(chain, &p, NULL), GWLB_VERDICT_DROP_FLOW);
+	p = pkt4(80, 1);
+	ck_assert_int_eq(gwlb_chain_verdict(chain, &p, NULL), GWLB_VERDICT_CONTINUE);
+	ck_assert_uint_eq(counter(inst, "packets"), 2);
+	ck_assert_int_eq(fk.nset, 2);
+	ck_assert_str_eq(fk.set_module, "v10");
+	ck_assert_str_eq(fk.set_name, "blocked");
+	ck_assert_mem_eq(fk.set_key, src4, 4);
+	ck_assert_int_eq(fk.ndecl, 0);
+	gwlb_chain_free(chain);
+}
+END_TEST
+
+START_TEST(test_abi11_sets)
+{
+	const char *argv[] = { "declare", NULL };
+	static const uint8_t a[4] = { 10, 0, 0, 0 }, b[4] = { 10, 255, 255, 255 };
+	struct gwlb_module_host_cfg nosets = host_cfg;
+	struct gwlb_module_inst *inst;
+	struct gwlb_module *mod;
+	struct gwlb_chain *chain;
+	struct gwlb_pkt p;
+	char err[512];
+
+	inst = inst_new("sets", argv);
+	/* namespaced by the module, the spec copied */
+	ck_assert_int_eq(fk.ndecl, 2);
+	ck_assert_str_eq(fk.decl_module[0], "sets");
+	ck_assert_str_eq(fk.decl_name[0], "sets_x4");
+	ck_assert_uint_eq(fk.decl[0].family, 4);
+	ck_assert_uint_eq(fk.decl[0].match, GWLB_SET_MATCH_SRC);
+	ck_assert_uint_eq(fk.decl[0].action, GWLB_SET_ACTION_DROP);
+	ck_assert_uint_eq(fk.decl[0].interval, 1);
+	ck_assert_uint_eq(fk.decl[0].timeout_ms, 0);
+	ck_assert_str_eq(fk.decl_name[1], "sets_y6");
+	ck_assert_uint_eq(fk.decl[1].match, GWLB_SET_MATCH_EITHER);
+	ck_assert_uint_eq(fk.decl[1].action, GWLB_SET_ACTION_ACCEPT);
+	ck_assert_uint_eq(fk.decl[1].timeout_ms, 5000);
+	ck_assert_int_eq(fk.nload, 2);
+	ck_assert_str_eq(fk.load_set[0], "sets_x4");
+	ck_assert_mem_eq(fk.load_first[0], a, 4);
+	ck_assert_mem_eq(fk.load_last[0], b, 4);
+	ck_assert_str_eq(fk.load_set[1], "sets_y6");
+	ck_assert_uint_eq(fk.load_len[1], 16);
+	/* from verdict(): refused, and nothing reaches the host */
+	chain = chain_of(&inst, 1);
+	p = pkt4(80, 1);
+	gwlb_chain_verdict(chain, &p, NULL);
+	ck_assert_uint_eq(counter(inst, "late_eperm"), 1);
+	ck_assert_int_eq(fk.ndecl, 2);
+	ck_assert_int_eq(fk.nload, 2);
+	gwlb_chain_free(chain);
+
+	/* a host without set support says so */
+	nosets.set_declare = NULL;
+	nosets.set_load = NULL;
+	mod = load("sets");
+	ck_assert_int_ne(gwlb_module_instance_new(mod, 1, argv, &nosets, &inst, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "declare x4: -95, expected 0"), "%s", err);
+	gwlb_module_put(mod);
+}
+END_TEST
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(test_cidr)
+{
+	static const uint8_t lo4[4] = { 10, 0, 0, 0 }, hi4[4] = { 10, 255, 255, 255 };
+	static const uint8_t hi6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	char deny[] = "/tmp/gwlb-cidr-deny-XXXXXX", allow[] = "/tmp/gwlb-cidr-allow-XXXXXX";
+	char darg[64], aarg[64];
+	const char *argv[] = { darg, aarg, "match=both", "block-timeout=30", NULL };
+	struct gwlb_module_inst *inst;
+	struct gwlb_chain *chain;
+	struct gwlb_pkt p;
+
+	close(mkstemp(deny));
+	close(mkstemp(allow));
+	write_file(deny, "# bad\n10.0.0.0/8\n2001:db8::/32  # docs\n");
+	write_file(allow, "198.19.1.0/24\n");
+	snprintf(darg, sizeof(darg), "deny-file=%s", deny);
+	snprintf(aarg, sizeof(aarg), "allow-file=%s", allow);
+	inst = inst_new("cidr", argv);
+	ck_assert_int_eq(fk.ndecl, 6);
+	ck_assert_str_eq(fk.decl_name[0], "cidr_block4");
+	ck_assert_uint_eq(fk.decl[0].timeout_ms, 30000);
+	ck_assert_uint_eq(fk.decl[0].interval, 0);
+	ck_assert_uint_eq(fk.decl[0].action, GWLB_SET_ACTION_DROP);
+	ck_assert_str_eq(fk.decl_name[1], "cidr_block6");
+	ck_assert_str_eq(fk.decl_name[2], "cidr_deny4");
+	ck_assert_uint_eq(fk.decl[2].interval, 1);
+	ck_assert_uint_eq(fk.decl[2].match, GWLB_SET_MATCH_EITHER);
+	ck_assert_str_eq(fk.decl_name[3], "cidr_deny6");
+	ck_assert_str_eq(fk.decl_name[4], "cidr_allow4");
+	ck_assert_uint_eq(fk.decl[4].action, GWLB_SET_ACTION_ACCEPT);
+	ck_assert_str_eq(fk.decl_name[5], "cidr_allow6");
+	/* prefixes as first .. last */
+	ck_assert_int_eq(fk.nload, 3);
+	ck_assert_str_eq(fk.load_set[0], "cidr_deny4");
+	ck_assert_mem_eq(fk.load_first[0], lo4, 4);
+	ck_assert_mem_eq(fk.load_last[0], hi4, 4);
+	ck_assert_str_eq(fk.load_set[1], "cidr_deny6");
+	ck_assert_mem_eq(fk.load_last[1], hi6, 16);
+	ck_assert_str_eq(fk.load_set[2], "cidr_allow4");
+	ck_assert_uint_eq(counter(inst, "deny_prefixes"), 2);
+	ck_assert_uint_eq(counter(inst, "allow_prefixes"), 1);
+	/* the kernel decides: what reaches the module is counted and left to the others */
+	chain = chain_of(&inst, 1);
+	p = pkt4(80, 1);
+	ck_assert_int_eq(gwlb_chain_verdict(chain, &p, NULL), GWLB_VERDICT_CONTINUE);
+	ck_assert_uint_eq(counter(gwlb_chain_inst(chain, 0), "queued"), 1);
+	gwlb_chain_free(chain);
+	unlink(deny);
+	unlink(allow);
+}
+END_TEST
+
+static const struct {
+	const char *file;	/* deny-file contents; NULL: no such file */
+	const char *arg;	/* another argument, or NULL */
+	const char *want;	/* in the refusal; a leading ':' follows the file's name */
+} cidr_bad[] = {
+	{ "10.0.0.0/8\n# x\n10.0.0.0/40\n", NULL,
+	  ":3: bad prefix '10.0.0.0/40': expected ADDRESS[/LENGTH]" },
+	{ "10.0.0.0/8 192.0.2.0/24\n", NULL, ":1: one prefix per line" },
+	{ NULL, NULL, ": No such file or directory" },
+	{ "", "match=sideways", "unknown argument \"match=sideways\"" },
+	{ "", "block-timeout=10m", "bad block-timeout \"10m\"" },
+	{ "", "block-timeout=999999999", "bad block-timeout" },
+};
+
+START_TEST(test_cidr_refusals)
+{
+	char path[] = "/tmp/gwlb-cidr-bad-XXXXXX", darg[64], want[256], err[512];
+	const char *argv[3] = { darg, cidr_bad[_i].arg, NULL };
+	struct gwlb_module_inst *inst = (void *)1;
+	struct gwlb_module *mod;
+	int rc;
+
+	close(mkstemp(path));
+	if (cidr_bad[_i].file)
+		write_file(path, cidr_bad[_i].file);
+	else
+		unlink(path);
+	snprintf(darg, sizeof(darg), "deny-file=%s", path);
+	snprintf(want, sizeof(want), "%s%s", cidr_bad[_i].want[0] == ':' ? path : "",
+		 cidr_bad[_i].want);
+	mod = load("cidr");
+	rc = gwlb_module_instance_new(mod, cidr_bad[_i].arg ? 2 : 1, argv, &host_cfg, &inst, err,
+				      sizeof(err));
+	ck_assert_int_lt(rc, 0);
+	ck_assert_ptr_null(inst);
+	ck_assert_msg(strstr(err, want), "refusal \"%s\" lacks \"%s\"", err, want);
+	ck_assert_msg(strstr(err, "verdict_cidr.so: init refused"), "%s", err);
+	gwlb_module_put(mod);
+	unlink(path);
+}
+END_TEST
+
 static Suite *module_suite(void)
 {
 	Suite *s = suite_create("module");
@@ -1014,6 +1248,14 @@ static Suite *module_suite(void)
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_load_unload);
 	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sets");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_abi10_module);
+	tcase_add_test(tc, test_abi11_sets);
+	tcase_add_test(tc, test_cidr);
+	tcase_add_loop_test(tc, test_cidr_refusals, 0, sizeof(cidr_bad) / sizeof(cidr_bad[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("oot");

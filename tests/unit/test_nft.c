@@ -34,6 +34,11 @@ struct expr_list {
 	int n;
 };
 
+static void assert_has_str(const char *hay, const char *needle)
+{
+	ck_assert_msg(strstr(hay, needle), "missing \"%s\" in: %s", needle, hay);
+}
+
 static int collect(struct nftnl_expr *e, void *data)
 {
 	struct expr_list *l = data;
@@ -277,6 +282,147 @@ START_TEST(set_batch_checks)
 	gwlb_nft_set_batch_free(NULL);
 	ck_assert_int_eq(gwlb_nft_set_elem("s", 0, key, 65, 0, true), -EINVAL);
 	ck_assert_str_eq(gwlb_nft_queue_path(), "none");
+}
+END_TEST
+
+/* ---- pure: declared sets and sticky-drop keys ---- */
+
+static void set_init(struct gwlb_nft_set *d, const char *name, int family, int match,
+		     int action, bool interval, uint32_t timeout_ms)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->family = family;
+	d->match = match;
+	d->action = action;
+	d->interval = interval;
+	d->timeout_ms = timeout_ms;
+}
+
+static void load4(struct gwlb_nft_set *d, const char *first, const char *last)
+{
+	struct in_addr a, b;
+
+	ck_assert_int_eq(inet_pton(AF_INET, first, &a), 1);
+	ck_assert_int_eq(inet_pton(AF_INET, last, &b), 1);
+	ck_assert_int_eq(gwlb_nft_set_load(d, &a, &b), 0);
+}
+
+static void range_is(const struct gwlb_nft_range *r, const char *first, const char *last)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, r->first, a, sizeof(a));
+	inet_ntop(AF_INET, r->last, b, sizeof(b));
+	ck_assert_str_eq(a, first);
+	ck_assert_str_eq(b, last);
+}
+
+START_TEST(set_ranges_merge)
+{
+	struct gwlb_nft_set d;
+	struct gwlb_nft_range *v;
+	struct in_addr a;
+	size_t n;
+
+	set_init(&d, "t_deny4", 4, GWLB_SET_MATCH_SRC, GWLB_SET_ACTION_DROP, true, 0);
+	load4(&d, "10.1.0.0", "10.1.255.255");		/* overlaps the /8 below */
+	load4(&d, "198.19.2.0", "198.19.2.255");
+	load4(&d, "10.0.0.0", "10.255.255.255");
+	load4(&d, "198.19.3.0", "198.19.3.255");	/* adjacent to .2.0/24 */
+	load4(&d, "255.255.255.0", "255.255.255.255");	/* runs to the end */
+	load4(&d, "192.0.2.7", "192.0.2.7");
+	/* a range backwards, and one in a plain set, are refused */
+	inet_pton(AF_INET, "10.0.0.0", &a);
+	ck_assert_int_eq(gwlb_nft_set_load(&d, &d.elems[0].last, &a), -EINVAL);
+	ck_assert_int_eq(gwlb_nft_set_ranges(&d, &v, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	range_is(&v[0], "10.0.0.0", "10.255.255.255");
+	range_is(&v[1], "192.0.2.7", "192.0.2.7");
+	range_is(&v[2], "198.19.2.0", "198.19.3.255");
+	range_is(&v[3], "255.255.255.0", "255.255.255.255");
+	free(v);
+	gwlb_nft_set_release(&d);
+
+	set_init(&d, "t_block4", 4, GWLB_SET_MATCH_SRC, GWLB_SET_ACTION_DROP, false, 1000);
+	ck_assert_int_eq(gwlb_nft_set_load(&d, &a, NULL), 0);
+	ck_assert_int_eq(gwlb_nft_set_load(&d, &a, &a), 0);
+	inet_pton(AF_INET, "10.0.0.9", &a);
+	ck_assert_int_eq(gwlb_nft_set_load(&d, d.elems[0].first, &a), -EINVAL);
+	gwlb_nft_set_release(&d);
+}
+END_TEST
+
+START_TEST(set_same_and_checks)
+{
+	struct gwlb_nft_set a[2], b;
+	struct gwlb_nft_cfg cfg;
+	char err[128];
+
+	set_init(&a[0], "m_x4", 4, GWLB_SET_MATCH_SRC, GWLB_SET_ACTION_DROP, true, 0);
+	b = a[0];
+	ck_assert(gwlb_nft_set_same(&a[0], &b));
+	b.timeout_ms = 5;
+	ck_assert(!gwlb_nft_set_same(&a[0], &b));
+	b = a[0];
+	b.match = GWLB_SET_MATCH_EITHER;
+	ck_assert(!gwlb_nft_set_same(&a[0], &b));
+	b = a[0];
+	snprintf(b.iifname, sizeof(b.iifname), "gwi-x");
+	ck_assert(!gwlb_nft_set_same(&a[0], &b));
+
+	gwlb_nft_cfg_init(&cfg);
+	cfg.sets = a;
+	cfg.n_sets = 1;
+	ck_assert_int_eq(gwlb_nft_cfg_check(&cfg, err, sizeof(err)), 0);
+	a[1] = a[0];
+	cfg.n_sets = 2;
+	ck_assert_int_eq(gwlb_nft_cfg_check(&cfg, err, sizeof(err)), -EINVAL);
+	assert_has_str(err, "name is taken");
+	snprintf(a[1].name, sizeof(a[1].name), "dropflow4");
+	ck_assert_int_eq(gwlb_nft_cfg_check(&cfg, err, sizeof(err)), -EINVAL);
+	snprintf(a[1].name, sizeof(a[1].name), "m_y4");
+	a[1].family = 5;
+	ck_assert_int_eq(gwlb_nft_cfg_check(&cfg, err, sizeof(err)), -EINVAL);
+	assert_has_str(err, "bad spec");
+}
+END_TEST
+
+START_TEST(dropflow_keys)
+{
+	static const uint8_t s4[4] = { 198, 19, 1, 2 }, d4[4] = { 198, 19, 100, 2 };
+	static const uint8_t s6[16] = { 0xfd, 0, 0, 0x19, 0, 1, [15] = 2 };
+	static const uint8_t d6[16] = { 0xfd, 0, 0, 0x19, 1, 0, [15] = 2 };
+	static const uint8_t want4[GWLB_NFT_DROPFLOW_KEY4] = {
+		6, 0, 0, 0, 198, 19, 1, 2, 198, 19, 100, 2, 0x9c, 0x40, 0, 0, 0x1f, 0x40, 0, 0,
+	};
+	struct gwlb_pkt p = {
+		.family = 4, .l4proto = IPPROTO_TCP, .l4_off = 20, .sport = 40000, .dport = 8000,
+		.saddr = s4, .daddr = d4,
+	};
+	uint8_t key[GWLB_NFT_DROPFLOW_KEY6];
+	const char *set = NULL;
+
+	ck_assert_uint_eq(gwlb_nft_dropflow_key(&p, key, &set), GWLB_NFT_DROPFLOW_KEY4);
+	ck_assert_str_eq(set, "dropflow4");
+	ck_assert_mem_eq(key, want4, sizeof(want4));
+	p.family = 6;
+	p.l4proto = IPPROTO_UDP;
+	p.saddr = s6;
+	p.daddr = d6;
+	ck_assert_uint_eq(gwlb_nft_dropflow_key(&p, key, &set), GWLB_NFT_DROPFLOW_KEY6);
+	ck_assert_str_eq(set, "dropflow6");
+	ck_assert_uint_eq(key[0], IPPROTO_UDP);
+	ck_assert_mem_eq(key + 4, s6, 16);
+	ck_assert_mem_eq(key + 20, d6, 16);
+	ck_assert_uint_eq(key[36], 0x9c);
+	ck_assert_uint_eq(key[41], 0x40);
+	/* no ports to key on: ICMP, a later fragment */
+	p.l4proto = IPPROTO_ICMPV6;
+	ck_assert_uint_eq(gwlb_nft_dropflow_key(&p, key, &set), 0);
+	p.l4proto = IPPROTO_TCP;
+	p.l4_off = 0;
+	ck_assert_uint_eq(gwlb_nft_dropflow_key(&p, key, &set), 0);
 }
 END_TEST
 
@@ -795,6 +941,135 @@ START_TEST(sets_read_back)
 }
 END_TEST
 
+/* A cfg with a deny interval set, an allow set for one ENI, a dynamic block set. */
+static struct gwlb_nft_set kset[3];
+
+static void sets_cfg(struct gwlb_nft_cfg *cfg)
+{
+	struct in6_addr a6, b6;
+
+	gwlb_nft_cfg_init(cfg);
+	set_init(&kset[0], "t_deny4", 4, GWLB_SET_MATCH_SRC, GWLB_SET_ACTION_DROP, true, 0);
+	load4(&kset[0], "198.19.2.0", "198.19.2.255");
+	load4(&kset[0], "10.0.0.0", "10.255.255.255");
+	set_init(&kset[1], "t_allow6", 6, GWLB_SET_MATCH_EITHER, GWLB_SET_ACTION_ACCEPT, true, 0);
+	snprintf(kset[1].iifname, sizeof(kset[1].iifname), "gwi-e8WXgsTQDkf");
+	inet_pton(AF_INET6, "2001:db8::", &a6);
+	inet_pton(AF_INET6, "2001:db8::ffff", &b6);
+	ck_assert_int_eq(gwlb_nft_set_load(&kset[1], &a6, &b6), 0);
+	set_init(&kset[2], "t_block4", 4, GWLB_SET_MATCH_DST, GWLB_SET_ACTION_DROP, false, 3000);
+	cfg->sets = kset;
+	cfg->n_sets = 3;
+	cfg->dropflow_timeout_ms = 60000;
+}
+
+START_TEST(install_sets_and_rules)
+{
+	struct gwlb_nft_cfg cfg;
+	bool native;
+	char *out;
+
+	if (!netns_private())
+		return;
+	native = gwlb_nft_probe_native_queue() == 1;
+	sets_cfg(&cfg);
+	install_and_list(&cfg, native, &out);
+	printf("%s", out);
+	assert_has(out, "set t_deny4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n");
+	assert_has(out, "elements = { 10.0.0.0/8, 198.19.2.0/24 }");
+	assert_has(out, "set t_allow6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n");
+	assert_has(out, "elements = { 2001:db8::/112 }");
+	/* nft prints a set's default timeout instead of "flags timeout" */
+	assert_has(out, "set t_block4 {\n\t\ttype ipv4_addr\n\t\ttimeout 3s\n");
+	assert_has(out, "set dropflow4 {\n\t\ttype inet_proto . ipv4_addr . ipv4_addr . "
+		   "inet_service . inet_service\n\t\ttimeout 1m\n");
+	assert_has(out, "type inet_proto . ipv6_addr . ipv6_addr . inet_service . inet_service");
+	assert_has(out, "ip saddr @t_deny4 counter packets 0 bytes 0 drop");
+	assert_has(out, "ip daddr @t_block4 counter packets 0 bytes 0 drop");
+	/* (ct mark & ~D) ^ ACC, as nft decodes it */
+	assert_has(out, "iifname \"gwi-e8WXgsTQDkf\" ip6 saddr @t_allow6 ct mark set ct mark & "
+		   "0xfffdffff | 0x00010000 counter packets 0 bytes 0 accept");
+	assert_has(out, "iifname \"gwi-e8WXgsTQDkf\" ip6 daddr @t_allow6");
+	assert_has(out, "meta l4proto . ip saddr . ip daddr . th sport . th dport @dropflow4 "
+		   "counter packets 0 bytes 0 drop");
+	assert_has(out, "meta l4proto . ip6 saddr . ip6 daddr . th sport . th dport @dropflow6 "
+		   "counter packets 0 bytes 0 drop");
+	/* block lists before the decided flows, accept sets after the sticky drops, all
+	 * before the queue */
+	assert_before(out, "return", "@t_deny4");
+	assert_before(out, "@t_block4", "flow accepted by policy");
+	assert_before(out, "flow dropped by policy", "@dropflow4");
+	assert_before(out, "@dropflow6", "@t_allow6");
+	assert_before(out, "@t_allow6", "meta mark set ct mark");
+	assert_before(out, "ct state new", "queue num");
+	free(out);
+	/* the sets work: an element in the sticky-drop set, and lookups by nft */
+	out = run("nft get element inet gwlbnf t_deny4 '{ 10.9.9.9 }' && "
+		  "nft add element inet gwlbnf dropflow4 '{ tcp . 198.19.1.2 . 198.19.100.2 . "
+		  "40000 . 8000 }' && nft list set inet gwlbnf dropflow4", NULL);
+	assert_has(out, "10.0.0.0/8");
+	assert_has(out, "tcp . 198.19.1.2 . 198.19.100.2 . 40000 . 8000 expires");
+	free(out);
+	for (unsigned i = 0; i < 3; i++)
+		gwlb_nft_set_release(&kset[i]);
+}
+END_TEST
+
+START_TEST(reload_keeps_same_sets)
+{
+	struct gwlb_nft_set old[3];
+	struct gwlb_nft_cfg cfg;
+	char err[256] = "";
+	bool native;
+	char *out;
+	int st;
+
+	if (!netns_private())
+		return;
+	native = gwlb_nft_probe_native_queue() == 1;
+	sets_cfg(&cfg);
+	install_and_list(&cfg, native, &out);
+	free(out);
+	/* dynamic elements, and one a user put into a static set */
+	free(run("nft add element inet gwlbnf t_block4 '{ 192.0.2.1 timeout 1h }' && "
+		 "nft add element inet gwlbnf dropflow4 '{ udp . 192.0.2.2 . 192.0.2.3 . 1 . 2 }' "
+		 "&& nft add element inet gwlbnf t_deny4 '{ 172.16.0.0/12 }'", &st));
+	ck_assert_int_eq(st, 0);
+	memcpy(old, kset, sizeof(old));
+	for (unsigned i = 0; i < 3; i++) {
+		old[i].elems = NULL;
+		old[i].n = old[i].cap = 0;
+	}
+	/* the deny set gets other prefixes, the allow set changes spec, block stays */
+	kset[0].n = 0;
+	load4(&kset[0], "198.51.100.0", "198.51.100.255");
+	kset[1].match = GWLB_SET_MATCH_SRC;
+	ck_assert_msg(gwlb_nft_reload(&cfg, old, 3, native, err, sizeof(err)) == 0, "%s", err);
+	out = run(LIST, &st);
+	ck_assert_int_eq(st, 0);
+	printf("%s", out);
+	assert_has(out, "elements = { 198.51.100.0/24 }");
+	ck_assert_msg(!strstr(out, "172.16.0.0/12"), "%s", out);
+	ck_assert_msg(!strstr(out, "10.0.0.0/8"), "%s", out);
+	assert_has(out, "192.0.2.1 timeout 1h expires");
+	assert_has(out, "udp . 192.0.2.2 . 192.0.2.3 . 1 . 2 expires");
+	assert_has(out, "ip6 saddr @t_allow6");
+	ck_assert_msg(!strstr(out, "ip6 daddr @t_allow6"), "%s", out);
+	ck_assert_int_eq(count(out, "queue num"), 1);
+	ck_assert_int_eq(count(out, "ct mark set meta mark"), 1);
+	ck_assert_int_eq(count(out, "@t_deny4"), 1);
+	free(out);
+	/* a set the new policy no longer declares is gone */
+	memcpy(old, kset, sizeof(old));
+	cfg.n_sets = 1;
+	ck_assert_msg(gwlb_nft_reload(&cfg, old, 3, native, err, sizeof(err)) == 0, "%s", err);
+	out = run(LIST, NULL);
+	ck_assert_msg(!strstr(out, "t_block4") && !strstr(out, "t_allow6"), "%s", out);
+	assert_has(out, "@t_deny4");
+	free(out);
+	for (unsigned i = 0; i < 3; i++)
+		gwlb_nft_set_release(&kset[i]);
+
 static Suite *nft_suite(void)
 {
 	Suite *s = suite_create("nft");
@@ -810,6 +1085,9 @@ static Suite *nft_suite(void)
 	tcase_add_test(pure, compat_fanout);
 	tcase_add_test(pure, cfg_checks);
 	tcase_add_test(pure, set_batch_checks);
+	tcase_add_test(pure, set_ranges_merge);
+	tcase_add_test(pure, set_same_and_checks);
+	tcase_add_test(pure, dropflow_keys);
 	suite_add_tcase(s, pure);
 
 	tcase_set_timeout(k, 30);
@@ -823,6 +1101,8 @@ static Suite *nft_suite(void)
 	tcase_add_test(k, set_batch_one_transaction);
 	tcase_add_test(k, set_batch_many_pages);
 	tcase_add_test(k, sets_read_back);
+	tcase_add_test(k, install_sets_and_rules);
+	tcase_add_test(k, reload_keeps_same_sets);
 	suite_add_tcase(s, k);
 	return s;
 }

@@ -104,7 +104,8 @@ static void assert_example(const struct gwlb_policy *p)
 	c = &p->enis[0];
 	ck_assert_uint_eq(c->eni_id, ENI_DOC);
 	ck_assert_uint_eq(c->n_modules, 2);
-	assert_args(&c->modules[0], "cidr", 1, "deny-file=/etc/gwlbnf/deny.txt");
+	assert_args(&c->modules[0], "cidr", 4, "deny-file=/etc/gwlbnf/deny.txt",
+		    "allow-file=/etc/gwlbnf/allow.txt", "match=src", "block-timeout=600");
 	assert_args(&c->modules[1], "accept", 0);
 	ck_assert_ptr_eq(gwlb_policy_chain_for(p, ENI_DOC), c);
 	ck_assert_ptr_eq(gwlb_policy_chain_for(p, ENI_DOC + 1), &p->global);
@@ -132,7 +133,8 @@ static const char example[] =
 	"module = accept\n"
 	"\n"
 	"[eni eni-076bc493b822cd32f]\n"
-	"module = cidr deny-file=/etc/gwlbnf/deny.txt\n"
+	"module = cidr deny-file=/etc/gwlbnf/deny.txt allow-file=/etc/gwlbnf/allow.txt\n"
+	"\tmatch=src block-timeout=600\n"
 	"module = accept\n"
 	"\n"
 	"[module-path]\n"
@@ -147,7 +149,7 @@ START_TEST(test_example)
 	ck_assert_int_eq(p->global.line, 11);
 	ck_assert_int_eq(p->enis[0].line, 16);
 	ck_assert_int_eq(p->global.modules[0].line, 12);
-	ck_assert_int_eq(p->enis[0].modules[1].line, 18);
+	ck_assert_int_eq(p->enis[0].modules[1].line, 19);
 	gwlb_policy_free(p);
 }
 END_TEST
@@ -224,7 +226,8 @@ START_TEST(test_queue_values)
 
 	p = parse_ok("[queue]\nfirst = 0x10\ncount = 64\nmaxlen = 1048576\nfail = closed\n"
 		     "fanout = yes\npriority = -1000\npost-priority = 1000\n"
-		     "module-mark-mask = 0xfff80000\non-module-error = refuse-start\n");
+		     "module-mark-mask = 0xfff80000\non-module-error = refuse-start\n"
+		     "drop-flow-timeout = 300\n");
 	ck_assert_uint_eq(p->queue.first, 16);
 	ck_assert_uint_eq(p->queue.count, 64);
 	ck_assert_uint_eq(p->queue.maxlen, 1048576);
@@ -235,6 +238,14 @@ START_TEST(test_queue_values)
 	ck_assert_int_eq(p->queue.post_priority, 1000);
 	ck_assert_uint_eq(p->queue.module_mark_mask, 0xfff80000u);
 	ck_assert_int_eq(p->queue.on_module_error, GWLB_POLICY_ON_ERROR_REFUSE);
+	ck_assert_uint_eq(p->queue.drop_flow_timeout, 300);
+	gwlb_policy_free(p);
+
+	p = parse_ok("[queue]\ndrop-flow-timeout = 0\n");
+	ck_assert_uint_eq(p->queue.drop_flow_timeout, 0);
+	gwlb_policy_free(p);
+	p = parse_ok("");
+	ck_assert_uint_eq(p->queue.drop_flow_timeout, GWLB_POLICY_DEF_DROP_FLOW_TIMEOUT);
 	gwlb_policy_free(p);
 
 	p = parse_ok("[queue]\nfail = closed\nbypass = on\nfanout = true\n");
@@ -276,6 +287,8 @@ static const struct err_case errs[] = {
 	{ "[queue]\npriority = -1001\n", 2, "'priority' out of range" },
 	{ "[queue]\nmodule-mark-mask = 0x100000000\n", 2, "out of range: 0x100000000 (0..0xffffffff)" },
 	{ "[queue]\nmodule-mark-mask = 0xff040000\n", 2, "overlaps gwlbd's mark bits" },
+	{ "[queue]\ndrop-flow-timeout = 86401\n", 2, "'drop-flow-timeout' out of range" },
+	{ "[queue]\ndrop-flow-timeout = 1m\n", 2, "bad number '1m' for 'drop-flow-timeout'" },
 	{ "[queue]\nfail = maybe\n", 2, "bad value 'maybe' for 'fail'" },
 	{ "[queue]\nfail = Open\n", 2, "bad value 'Open' for 'fail'" },
 	{ "[queue]\nfanout = perhaps\n", 2, "bad value 'perhaps' for 'fanout'" },
