@@ -161,7 +161,10 @@ expect_eq "policy -j queue_path" "$(jq -r .queue_path <<<"$out")" "$(gwlbd_json 
 
 step "gwlbctl sets"
 ctl 0 sets
-grep -q "table inet gwlbnf: no sets" <<<"$out" || fail "sets: empty table not said"
+# the sticky-drop sets are always there (drop-flow-timeout defaults to 60 s)
+grep -qE "^  dropflow4 +inet_proto \. ipv4_addr \. ipv4_addr \. inet_service \. inet_service +timeout +1m00s" \
+	<<<"$out" || fail "sets: the sticky-drop set dropflow4 is not listed"
+ok "sets lists the sticky-drop sets"
 ctl 1 sets nosuch
 grep -q "no set 'nosuch' in table inet gwlbnf" <<<"$err" || fail "sets nosuch: no clear error"
 echo "+ [app] nft add set inet gwlbnf ctltest { type ipv4_addr; flags timeout; }; add element 192.0.2.7 timeout 90s"

@@ -1069,6 +1069,8 @@ START_TEST(reload_keeps_same_sets)
 	free(out);
 	for (unsigned i = 0; i < 3; i++)
 		gwlb_nft_set_release(&kset[i]);
+}
+END_TEST
 
 static Suite *nft_suite(void)
 {
