@@ -11,14 +11,41 @@
 
 extern char **environ;
 
+int gwlb_hook_spawn(pid_t *pid, int *pidfd, const char *path,
+		    const posix_spawn_file_actions_t *fa, char *const argv[])
+{
+	posix_spawnattr_t attr;
+	sigset_t none, def;
+	int err;
+
+	/* gwlbd blocks its signals for signalfd; a child must start with none blocked. */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGCHLD);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	err = posix_spawn(pid, path, fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (err)
+		return -err;
+	*pidfd = syscall(SYS_pidfd_open, *pid, 0);
+	if (*pidfd < 0) {
+		err = -errno;
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		return err;
+	}
+	return 0;
+}
+
 int gwlb_hook_start(const char *path, const char *action, const char *gwi, const char *gwo,
 		    uint64_t eni, struct gwlb_hook_run *run)
 {
 	char eni_hex[20];
 	char *argv[6];
-	posix_spawnattr_t attr;
-	sigset_t none;
-	int err;
 
 	snprintf(eni_hex, sizeof(eni_hex), "%017llx", (unsigned long long)eni);
 	argv[0] = (char *)path;
@@ -27,32 +54,7 @@ int gwlb_hook_start(const char *path, const char *action, const char *gwi, const
 	argv[3] = (char *)gwo;
 	argv[4] = eni_hex;
 	argv[5] = NULL;
-
-	/* gwlbd blocks its signals for signalfd; the hook must start with none blocked. */
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	{
-		sigset_t def;
-
-		sigemptyset(&def);
-		sigaddset(&def, SIGPIPE);
-		sigaddset(&def, SIGCHLD);
-		posix_spawnattr_setsigdefault(&attr, &def);
-	}
-	err = posix_spawn(&run->pid, path, NULL, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	if (err)
-		return -err;
-	run->pidfd = syscall(SYS_pidfd_open, run->pid, 0);
-	if (run->pidfd < 0) {
-		err = -errno;
-		kill(run->pid, SIGKILL);
-		waitpid(run->pid, NULL, 0);
-		return err;
-	}
-	return 0;
+	return gwlb_hook_spawn(&run->pid, &run->pidfd, path, NULL, argv);
 }
 
 int gwlb_hook_reap(struct gwlb_hook_run *run)

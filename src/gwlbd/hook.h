@@ -3,6 +3,7 @@
 #ifndef GWLBD_HOOK_H
 #define GWLBD_HOOK_H
 
+#include <spawn.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -10,6 +11,14 @@ struct gwlb_hook_run {
 	pid_t pid;
 	int pidfd;	/* readable when the hook exits */
 };
+
+/*
+ * How gwlbd starts any helper process (hooks, the policy host): posix_spawn path with no
+ * signal blocked and SIGPIPE, SIGCHLD at their defaults, and a
+ * pidfd for it. fa may be NULL. 0, or -errno with nothing left running.
+ */
+int gwlb_hook_spawn(pid_t *pid, int *pidfd, const char *path,
+		    const posix_spawn_file_actions_t *fa, char *const argv[]);
 
 /*
  * Start `path ACTION gwi gwo <eni as 17 hex digits>` without waiting for it.

@@ -26,7 +26,7 @@
 #include "gwlbd.h"
 #include "health.h"
 #include "log.h"
-#include "policyhost.h"
+#include "policyproc.h"
 #include "tun.h"
 #include "tunrx.h"
 #include "udp.h"
@@ -134,7 +134,7 @@ static void sig_cb(struct gwlb_ev *ev, uint32_t events)
 			if (gwlbd.opts.policy_file) {
 				char err[512];
 
-				if (gwlb_policyhost_reload(err, sizeof(err)) < 0)
+				if (gwlb_policyproc_reload(err, sizeof(err)) < 0)
 					log_crit(GWLB_LS_POLICY, "reload refused, the running policy stays: %s",
 						 err);
 			} else {
@@ -215,6 +215,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	gwlb_log_init(gwlbd.opts.log_level);
+	if (gwlbd.opts.policy_child)
+		return gwlb_policyproc_child_main(gwlbd.opts.policy_child);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 1)
 		ncpu = 1;
@@ -281,7 +283,7 @@ int main(int argc, char **argv)
 	if (gwlbd.opts.policy_file) {
 		char perr[512];
 
-		ret = gwlb_policyhost_start(gwlbd.opts.policy_file, perr, sizeof(perr));
+		ret = gwlb_policyproc_start(gwlbd.opts.policy_file, perr, sizeof(perr));
 		if (ret < 0)
 			return die("policy: %s", perr);
 	}
@@ -296,7 +298,7 @@ int main(int argc, char **argv)
 		ret = gwlb_health_start(&hc);
 		if (ret < 0) {
 			/* Leave nothing in the kernel behind us. */
-			gwlb_policyhost_stop();
+			gwlb_policyproc_stop();
 			if (ret == -EADDRINUSE)
 				return die("health port %u is in use: choose another with -p", hc.port);
 			return die("cannot start the health server on port %u: %s", hc.port,
@@ -322,7 +324,7 @@ int main(int argc, char **argv)
 	gwlb_tunrx_join();
 	if (gwlbd.opts.health_port)
 		gwlb_health_stop();
-	gwlb_policyhost_stop();
+	gwlb_policyproc_stop();
 	gwlb_eni_fini();
 	gwlb_udp_close();
 	gwlb_tunrx_close();

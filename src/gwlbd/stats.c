@@ -7,7 +7,7 @@
 #include "eni.h"
 #include "gwlbd.h"
 #include "log.h"
-#include "policyhost.h"
+#include "policyproc.h"
 #include "stats.h"
 
 static const char *const drop_names[GWLB_DROP__MAX] = {
@@ -103,6 +103,8 @@ bool gwlbd_healthy(char *why, size_t len)
 			return false;
 		}
 	}
+	if (!gwlb_policyproc_healthy(why, len))
+		return false;
 	if (why && len)
 		why[0] = '\0';
 	return true;
@@ -228,6 +230,6 @@ json_t *gwlbd_status_json(void)
 		"hook_failures", (json_int_t)gwlb_ctr_get(&gwlbd.hook_failures),
 		"enis", enis);
 	if (root)
-		json_object_set_new(root, "policy", gwlb_policyhost_json());
+		json_object_set_new(root, "policy", gwlb_policyproc_json());
 	return root;
 }

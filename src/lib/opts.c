@@ -62,6 +62,7 @@ enum {
 	OPT_POLICY,
 	OPT_CTL_SOCKET,
 	OPT_CTL_GROUP,
+	OPT_POLICY_CHILD,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':' instead of '?'. */
@@ -90,6 +91,8 @@ static const struct option long_opts[] = {
 	{ "policy",		required_argument,	NULL, OPT_POLICY },
 	{ "ctl-socket",		required_argument,	NULL, OPT_CTL_SOCKET },
 	{ "ctl-group",		required_argument,	NULL, OPT_CTL_GROUP },
+	/* Internal, not in the usage text: the policy host process gwlbd --policy spawns. */
+	{ "policy-child",	required_argument,	NULL, OPT_POLICY_CHILD },
 	{ "mtu",		required_argument,	NULL, OPT_MTU },
 	{ "health-address",	required_argument,	NULL, OPT_HEALTH_ADDRESS },
 	{ NULL,			0,			NULL, 0 },
@@ -694,6 +697,9 @@ int gwlb_opts_parse(struct gwlb_opts *o, int argc, char **argv, char *err, size_
 			break;
 		case OPT_CTL_GROUP:
 			o->ctl_group = optarg;
+			break;
+		case OPT_POLICY_CHILD:
+			o->policy_child = optarg;
 			break;
 		default:
 			r = opt_error(c, argc, argv, err, errlen);

@@ -65,6 +65,7 @@ struct gwlb_opts {
 	const char *policy_file;	/* --policy FILE: host verdict modules behind NFQUEUE */
 	const char *ctl_socket;		/* --ctl-socket PATH; "" = none */
 	const char *ctl_group;		/* --ctl-group NAME: socket mode 0660 for this group */
+	const char *policy_child;	/* --policy-child FILE: internal, the policy host process */
 	bool help;
 	bool version;
 };
