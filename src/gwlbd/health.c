@@ -120,6 +120,10 @@ static const struct prom_metric prom_metrics[] = {
 	  "Live flow table entries of an ENI." },
 	{ "gwlbd_eni_flow_evictions_total", "counter", PROM_ENI, "enis", "flow_evictions", NULL,
 	  "Flows of an ENI pushed out of the full flow table." },
+	{ "gwlbd_policy_up", "gauge", PROM_SCALAR, "policy.up", NULL, NULL,
+	  "1 while the policy host process serves the queues (with --policy)." },
+	{ "gwlbd_policy_restarts_total", "counter", PROM_SCALAR, "policy.restarts", NULL, NULL,
+	  "Restarts of the policy host process after it died." },
 };
 
 /* "a.b.c" under obj, or NULL. */
@@ -357,6 +361,18 @@ static void render_text(FILE *f, json_t *st, bool ok, const char *why)
 		sep = ",";
 	}
 	fputc('\n', f);
+	if (json_is_object(json_object_get(st, "policy"))) {
+		fprintf(f, "Policy host: %s", json_str(st, "policy.state"));
+		if (json_int(st, "policy.pid"))
+			fprintf(f, " as pid %" JSON_INTEGER_FORMAT, json_int(st, "policy.pid"));
+		fprintf(f, ", bypass %s, %" JSON_INTEGER_FORMAT " exits, %" JSON_INTEGER_FORMAT
+			" restarts", json_is_true(json_path(st, "policy.bypass")) ? "yes" : "no",
+			json_int(st, "policy.exits"), json_int(st, "policy.restarts"));
+		if (*json_str(st, "policy.last_exit.text"))
+			fprintf(f, ", last exit: pid %" JSON_INTEGER_FORMAT " %s",
+				json_int(st, "policy.last_exit.pid"), json_str(st, "policy.last_exit.text"));
+		fputc('\n', f);
+	}
 }
 
 /* ---- requests ---- */

@@ -211,6 +211,7 @@ static struct {
 	pid_t pid;
 	uint64_t started_ms;
 	uint64_t restart_at_ms;
+	uint64_t exits;			/* deaths gwlbd did not ask for */
 	uint64_t restarts;
 	uint64_t failed_starts;
 	bool bypass;
@@ -425,6 +426,9 @@ static void child_died(void)
 	wire_close(&PP.conn);
 	pthread_mutex_unlock(&PP.conn_lock);
 	exit_record(PP.pid, status);
+	pthread_mutex_lock(&PP.info_lock);
+	PP.exits++;
+	pthread_mutex_unlock(&PP.info_lock);
 	exit_text(status, why, sizeof(why));
 	if (ran_ms >= DELAY_RESET_MS)
 		PP.delay_ms = PP.first_delay_ms;
@@ -699,6 +703,7 @@ json_t *gwlb_policyproc_json(void)
 	json_object_set_new(o, "up", json_boolean(state == PROC_RUNNING));
 	json_object_set_new(o, "pid", state == PROC_RUNNING ? json_integer(PP.pid) : json_null());
 	json_object_set_new(o, "bypass", json_boolean(PP.bypass));
+	json_object_set_new(o, "exits", json_integer((json_int_t)PP.exits));
 	json_object_set_new(o, "restarts", json_integer((json_int_t)PP.restarts));
 	json_object_set_new(o, "failed_starts", json_integer((json_int_t)PP.failed_starts));
 	json_object_set_new(o, "last_exit", ex);

@@ -99,6 +99,7 @@ kill_child()
 	kill -KILL "$pid"
 	expect_state down 5
 	expect_eq "/json .policy.last_exit.signal" "$(gwlbd_json .policy.last_exit.signal)" 9
+	expect_eq "/json .policy.exits" "$(gwlbd_json .policy.exits)" 1
 }
 
 # still_down WHAT: the restart must not have come before WHAT was checked.
@@ -115,6 +116,11 @@ health_down()
 	body=$(lab_health /)
 	grep -q "policy host is down" <<<"$body" || fail "the 503 page does not name the policy host: $(head -n 1 <<<"$body")"
 	ok "503 page: $(head -n 1 <<<"$body")"
+	grep -q "^Policy host: down, bypass .*, 1 exits, .*last exit: pid [0-9]* killed by signal" <<<"$body" ||
+		fail "the status page has no 'Policy host: down' line: $(grep '^Policy' <<<"$body")"
+	ok "status page: $(grep '^Policy host' <<<"$body")"
+	expect_eq "gwlbd_policy_up while down" \
+		"$(lab_health /metrics | awk '$1 == "gwlbd_policy_up" { print $2 }')" 0
 }
 
 # Keeps one UDP flow (one socket, one source port) open across the kill: its echo must work
