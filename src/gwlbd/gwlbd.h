@@ -71,6 +71,12 @@ extern struct gwlbd gwlbd;
 uint32_t gwlbd_now(void);
 uint64_t gwlbd_now_ms(void);
 
+/*
+ * Block SIGTERM, SIGINT and SIGHUP (threads started later inherit that) and return a
+ * non-blocking signalfd for them; SIGPIPE is ignored. -1 and errno on failure.
+ */
+int gwlbd_signalfd(void);
+
 /* Pin the calling thread to one CPU (--udpaffinity / --tunaffinity); cpu < 0: leave it. */
 void gwlbd_pin_cpu(int cpu);
 

@@ -113,6 +113,19 @@ static int nth_cpu(const uint64_t *mask, unsigned i)
 	return -1;
 }
 
+int gwlbd_signalfd(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
 static int sig_fd = -1;
 static struct gwlb_ev sig_ev, tick_ev;
 
@@ -197,7 +210,6 @@ int main(int argc, char **argv)
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct gwlb_flowtab_cfg fcfg;
 	char err[256];
-	sigset_t mask;
 	unsigned i;
 	long ncpu;
 	int epfd, ret;
@@ -265,13 +277,7 @@ int main(int argc, char **argv)
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0 || gwlb_eni_init(epfd) < 0)
 		return die("cannot set up the ENI manager: %m");
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	sig_fd = gwlbd_signalfd();
 	sig_ev = (struct gwlb_ev){ .fd = sig_fd, .cb = sig_cb };
 	tick_ev.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	tick_ev.cb = tick_cb;

@@ -823,7 +823,6 @@ int gwlb_policyproc_child_main(const char *path)
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	char err[512] = "";
-	sigset_t mask;
 	json_t *msg;
 	int sfd, ret;
 
@@ -838,14 +837,8 @@ int gwlb_policyproc_child_main(const char *path)
 	 */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != cred.pid)
 		return 1;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
 	/* Before the workers exist: they inherit the mask and the signals come to signalfd. */
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	sfd = gwlbd_signalfd();
 	/* Whatever a module runs must not hold gwlbd's socket open. */
 	if (sfd < 0 || fcntl(CHILD_FD, F_SETFD, FD_CLOEXEC) < 0) {
 		fprintf(stderr, "gwlbd: policy host: cannot set up signals: %m\n");
