@@ -9,7 +9,8 @@
 # again (the queue counters move); gwlbd's own pid never changes. Then a plug-in that
 # segfaults on a packet to one port: the child restarts, the restart is counted, the packet
 # that was queued when it died is lost, and the tunnel carries other traffic throughout.
-# Last, SIGKILL gwlbd itself: the child goes with it and takes the table along.
+# SIGKILL gwlbd itself: the child goes with it and takes the table along. Last, a restart
+# that finds the policy file broken is counted and retried until the file is fixed.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -281,6 +282,25 @@ ok "the policy host (pid $pid2) ended with gwlbd"
 wait_for "! lab_exec app nft list table inet gwlbnf" 5 || fail "table inet gwlbnf left after gwlbd was killed"
 ok "no table inet gwlbnf left"
 lab_gwlbd_stop
+
+step "a restart that finds a broken policy file keeps trying"
+write_policy yes
+start_gwlbd 3000
+printf '[queue]\ncount = 1\n[policy]\nmodule = accept\nfial = open\n' >"$LAB_DIR/policy.conf"
+kill_child
+wait_for "[ \"\$(gwlbd_json .policy.failed_starts)\" -ge 1 ]" 15 ||
+	fail "no failed restart counted: $(gwlbd_json .policy | jq -c '{state, restarts, failed_starts}')"
+err=$(gwlbd_json .policy.last_start_error)
+grep -q 'policy.conf:5' <<<"$err" || fail "last_start_error does not name file:line: '$err'"
+ok "/json .policy.last_start_error = $err"
+grep -q "policy host restart failed: .*policy.conf:5" "$LAB_DIR/gwlbd.log" || fail "no 'restart failed' log line"
+expect_eq "GET / while restarts fail" "$(http_code /)" 503
+ping_ok cli1 "$LAB_SRV4" 3
+write_policy yes
+expect_state running 15
+expect_eq "GET / once the file is fixed" "$(http_code /)" 200
+gwlbd_alive
+stop_gwlbd
 
 echo
 echo "PASS: $TEST_NAME"
