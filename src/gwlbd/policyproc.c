@@ -306,6 +306,7 @@ static int child_spawn(pid_t *pid, int *pidfd, int *sock, char *err, size_t errl
 	posix_spawn_file_actions_adddup2(&fa, sv[1], CHILD_FD);
 	/* Tun queues and GENEVE sockets are close-on-exec already; this also covers a leak. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, CHILD_FD + 1);
+	/* The very binary gwlbd runs, even once an upgrade replaced the file: same protocol. */
 	ret = gwlb_hook_spawn(pid, pidfd, "/proc/self/exe", &fa, argv);
 	posix_spawn_file_actions_destroy(&fa);
 	close(sv[1]);
@@ -513,6 +514,7 @@ int gwlb_policyproc_start(const char *path, char *err, size_t errlen)
 	}
 	ret = child_start(err, errlen);
 	if (!ret) {
+		log_info(GWLB_LS_POLICY, "policy host running as pid %d", (int)PP.pid);
 		ret = -pthread_create(&PP.thread, NULL, super_main, NULL);
 		if (ret)
 			snprintf(err, errlen, "cannot start the policy supervisor: %s", strerror(-ret));
@@ -523,7 +525,6 @@ int gwlb_policyproc_start(const char *path, char *err, size_t errlen)
 		atomic_store(&PP.state, PROC_NONE);
 		return ret;
 	}
-	log_info(GWLB_LS_POLICY, "policy host running as pid %d", (int)PP.pid);
 	return 0;
 }
 

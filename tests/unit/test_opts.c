@@ -465,6 +465,20 @@ START_TEST(test_parse_twice)
 }
 END_TEST
 
+/* The policy host process's option: parsed, but internal, so not in --help. */
+START_TEST(test_policy_child)
+{
+	ck_assert_int_eq(parse("--policy-child", "/etc/gwlbnf/policy.conf", "--logging",
+			       "policy=debug", NULL), 0);
+	ck_assert_str_eq(o.policy_child, "/etc/gwlbnf/policy.conf");
+	ck_assert_ptr_null(o.policy_file);
+	ck_assert_int_eq(o.log_level[GWLB_LS_POLICY], GWLB_LL_DEBUG);
+	ck_assert_int_eq(parse("--policy", "p.conf", NULL), 0);
+	ck_assert_ptr_null(o.policy_child);
+	ck_assert_ptr_null(strstr(gwlb_opts_usage, "--policy-child"));
+}
+END_TEST
+
 START_TEST(test_usage)
 {
 	static const char *const flags[] = {
@@ -514,6 +528,7 @@ static Suite *opts_suite(void)
 	tcase_add_test(tc, test_affinity_errors);
 	tcase_add_test(tc, test_ctl_socket);
 	tcase_add_test(tc, test_parse_twice);
+	tcase_add_test(tc, test_policy_child);
 	tcase_add_test(tc, test_usage);
 	suite_add_tcase(s, tc);
 	return s;
