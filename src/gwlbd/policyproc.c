@@ -803,14 +803,13 @@ static int child_serve(struct wire *w)
 	return 0;
 }
 
-/* SIGTERM / SIGINT end the child (false); SIGHUP sent to it directly reloads. */
-static bool child_signal(int sfd)
+/* SIGTERM / SIGINT end the child (false, *si says who sent it); SIGHUP to it reloads. */
+static bool child_signal(int sfd, struct signalfd_siginfo *si)
 {
-	struct signalfd_siginfo si;
 	char err[512];
 
-	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo != SIGHUP)
+	while (read(sfd, si, sizeof(*si)) == sizeof(*si)) {
+		if (si->ssi_signo != SIGHUP)
 			return false;
 		if (gwlb_policyhost_reload(err, sizeof(err)) < 0)
 			log_crit(GWLB_LS_POLICY, "reload refused, the running policy stays: %s", err);
@@ -818,8 +817,27 @@ static bool child_signal(int sfd)
 	return true;
 }
 
+/*
+ * A stop signal from someone else while gwlbd lives: gwlbd restarts us, and removing the
+ * table meanwhile would let every packet through unjudged, bypass = no or not. End as
+ * killed, like a crash, and leave the table to the kernel.
+ */
+static void child_die_by(const struct signalfd_siginfo *si)
+{
+	sigset_t mask;
+
+	log_imp(GWLB_LS_POLICY, "policy host: %s from pid %u: table inet %s stays for gwlbd's "
+		"restart", strsignal((int)si->ssi_signo), si->ssi_pid, GWLB_NFT_TABLE);
+	sigemptyset(&mask);
+	sigaddset(&mask, (int)si->ssi_signo);
+	signal((int)si->ssi_signo, SIG_DFL);
+	pthread_sigmask(SIG_UNBLOCK, &mask, NULL);
+	raise((int)si->ssi_signo);
+}
+
 int gwlb_policyproc_child_main(const char *path)
 {
+	struct signalfd_siginfo si = { 0 };
 	struct wire w = { .fd = CHILD_FD };
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
@@ -866,13 +884,16 @@ int gwlb_policyproc_child_main(const char *path)
 			ret = errno == EINTR ? 0 : -errno;
 			continue;
 		}
-		if (pfd[1].revents && !child_signal(sfd))
+		if (pfd[1].revents && !child_signal(sfd, &si))
 			break;
 		if (pfd[0].revents)
 			ret = child_serve(&w);
 	}
 	if (ret == -EPIPE)
 		log_imp(GWLB_LS_POLICY, "gwlbd closed the policy host's socket: stopping");
+	/* gwlbd's own SIGTERM, and the death signal, come from gwlbd's pid. */
+	if (si.ssi_signo && si.ssi_pid != (uint32_t)cred.pid && getppid() == cred.pid)
+		child_die_by(&si);
 	gwlb_policyhost_stop();
 	free(w.buf);
 	close(sfd);

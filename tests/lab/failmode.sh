@@ -9,8 +9,9 @@
 # again (the queue counters move); gwlbd's own pid never changes. Then a plug-in that
 # segfaults on a packet to one port: the child restarts, the restart is counted, the packet
 # that was queued when it died is lost, and the tunnel carries other traffic throughout.
-# SIGKILL gwlbd itself: the child goes with it and takes the table along. Last, a restart
-# that finds the policy file broken is counted and retried until the file is fixed.
+# SIGKILL gwlbd itself: the child goes with it and takes the table along. Last, a SIGTERM
+# to the child from someone else leaves the table (bypass = no keeps failing closed), and a
+# restart that finds the policy file broken is counted and retried until it is fixed.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -91,15 +92,16 @@ gwlbd_alive()
 	ok "gwlbd still runs as pid $GWLBD_PID"
 }
 
-# kill_child: SIGKILL the policy host and wait until gwlbd has noticed.
+# kill_child [SIGNAL]: kill the policy host (default SIGKILL), wait until gwlbd has noticed.
 kill_child()
 {
-	local pid
+	local pid sig=${1:-KILL}
 	pid=$(policy_child)
-	echo "+ kill -KILL $pid  # the policy host"
-	kill -KILL "$pid"
+	echo "+ kill -$sig $pid  # the policy host"
+	kill -"$sig" "$pid"
 	expect_state down 5
-	expect_eq "/json .policy.last_exit.signal" "$(gwlbd_json .policy.last_exit.signal)" 9
+	expect_eq "/json .policy.last_exit.signal" "$(gwlbd_json .policy.last_exit.signal)" \
+		"$(kill -l "$sig")"
 	expect_eq "/json .policy.exits" "$(gwlbd_json .policy.exits)" 1
 }
 
@@ -283,11 +285,16 @@ wait_for "! lab_exec app nft list table inet gwlbnf" 5 || fail "table inet gwlbn
 ok "no table inet gwlbnf left"
 lab_gwlbd_stop
 
-step "a restart that finds a broken policy file keeps trying"
-write_policy yes
+step "SIGTERM from outside, bypass = no: the table stays and fails closed; a broken file is retried"
+write_policy no
 start_gwlbd 3000
 printf '[queue]\ncount = 1\n[policy]\nmodule = accept\nfial = open\n' >"$LAB_DIR/policy.conf"
-kill_child
+kill_child TERM
+lab_exec app nft list table inet gwlbnf >/dev/null ||
+	fail "table inet gwlbnf is gone after a SIGTERM that did not come from gwlbd"
+ok "table inet gwlbnf stays after a SIGTERM from outside"
+out=$(lab_exec cli1 "$PYTHON" "$LAB_DIR/oneshot.py" "$LAB_SRV4" "$LAB_ECHO_PORT" closed)
+expect_eq "a new UDP flow while the policy host is down (bypass = no)" "$out" TIMEOUT
 wait_for "[ \"\$(gwlbd_json .policy.failed_starts)\" -ge 1 ]" 15 ||
 	fail "no failed restart counted: $(gwlbd_json .policy | jq -c '{state, restarts, failed_starts}')"
 err=$(gwlbd_json .policy.last_start_error)
@@ -295,9 +302,9 @@ grep -q 'policy.conf:5' <<<"$err" || fail "last_start_error does not name file:l
 ok "/json .policy.last_start_error = $err"
 grep -q "policy host restart failed: .*policy.conf:5" "$LAB_DIR/gwlbd.log" || fail "no 'restart failed' log line"
 expect_eq "GET / while restarts fail" "$(http_code /)" 503
-ping_ok cli1 "$LAB_SRV4" 3
-write_policy yes
+write_policy no
 expect_state running 15
+udp_echo cli1 "$LAB_SRV4" "$LAB_ECHO_PORT" "judged again"
 expect_eq "GET / once the file is fixed" "$(http_code /)" 200
 gwlbd_alive
 stop_gwlbd
