@@ -431,6 +431,15 @@ static void child_died(void)
 	PP.exits++;
 	pthread_mutex_unlock(&PP.info_lock);
 	exit_text(status, why, sizeof(why));
+	/* A service manager that signals every process of gwlbd's at stop gets here too. */
+	if (atomic_load(&gwlbd.stop)) {
+		log_imp(GWLB_LS_POLICY, "policy host (pid %d) %s while gwlbd stops", (int)PP.pid,
+			why);
+		pthread_mutex_lock(&PP.info_lock);
+		PP.restart_at_ms = UINT64_MAX;
+		pthread_mutex_unlock(&PP.info_lock);
+		return;
+	}
 	if (ran_ms >= DELAY_RESET_MS)
 		PP.delay_ms = PP.first_delay_ms;
 	log_crit(GWLB_LS_POLICY, "policy host (pid %d) %s after %llu ms: restarting in %u ms; "
@@ -477,7 +486,12 @@ static void *super_main(void *arg)
 		if (atomic_load(&PP.state) == PROC_DOWN) {
 			uint64_t now = gwlbd_now_ms();
 
-			timeout = PP.restart_at_ms > now ? (int)(PP.restart_at_ms - now) : 0;
+			if (PP.restart_at_ms == UINT64_MAX)
+				timeout = -1;
+			else if (PP.restart_at_ms > now)
+				timeout = (int)(PP.restart_at_ms - now);
+			else
+				timeout = 0;
 		}
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
 			break;
@@ -710,7 +724,7 @@ json_t *gwlb_policyproc_json(void)
 	json_object_set_new(o, "last_exit", ex);
 	json_object_set_new(o, "last_start_error",
 			    PP.last_error[0] ? json_string(PP.last_error) : json_null());
-	if (state == PROC_DOWN)
+	if (state == PROC_DOWN && PP.restart_at_ms != UINT64_MAX)
 		json_object_set_new(o, "restart_in_ms", json_integer(PP.restart_at_ms > now ?
 					(json_int_t)(PP.restart_at_ms - now) : 0));
 	pthread_mutex_unlock(&PP.info_lock);
