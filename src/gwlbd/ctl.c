@@ -28,7 +28,7 @@
 #include "geneve.h"
 #include "gwlbd.h"
 #include "log.h"
-#include "policyhost.h"
+#include "policyproc.h"
 
 #define CTL_CLIENTS		16
 #define CTL_REQ_MAX		8192
@@ -216,10 +216,10 @@ static json_t *ctl_flows(const char *cmd, json_t *req, char *err, size_t errlen)
 			 "entries", (json_int_t)st.entries, "capacity", (json_int_t)st.capacity);
 }
 
-/* The one way into the policy host: it may live elsewhere, this call is all it needs. */
+/* The policy host lives in a child process: the request goes there as it came. */
 static json_t *ctl_policy(const char *cmd, json_t *req, char *err, size_t errlen)
 {
-	return gwlb_policyhost_ctl(cmd, req, err, errlen);
+	return gwlb_policyproc_request(req, err, errlen);
 }
 
 static const struct ctl_cmd {

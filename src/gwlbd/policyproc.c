@@ -4,7 +4,7 @@
  * one end of a socketpair on descriptor 3; the child runs the policy host (policyhost.c)
  * and answers requests there, one JSON object per line:
  *
- *	gwlbd -> child	{"id": N, "cmd": "json" | "reload" | ...}
+ *	gwlbd -> child	{"id": N, "cmd": "json" | gwlbctl's "modules", "sets", "policy", "reload"}
  *	child -> gwlbd	{"id": N, "result": ...} or {"id": N, "error": "text"}
  *			and once, first: {"ready": true, "pid": P} or {"error": "text"}
  *
@@ -652,11 +652,18 @@ json_t *gwlb_policyproc_request(json_t *req, char *err, size_t errlen)
 {
 	int ret;
 
-	if (!json_is_string(json_object_get(req, "cmd"))) {
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+	if (!cmd) {
 		snprintf(err, errlen, "a request needs a \"cmd\"");
 		return NULL;
 	}
-	return request(req, REQUEST_TIMEOUT_MS, &ret, err, errlen);
+	if (atomic_load(&PP.state) == PROC_NONE) {
+		snprintf(err, errlen, "no policy is running (start gwlbd with --policy)");
+		return NULL;
+	}
+	return request(req, strcmp(cmd, "reload") ? REQUEST_TIMEOUT_MS : RELOAD_TIMEOUT_MS, &ret,
+		       err, errlen);
 }
 
 /* Ask the child for cmd with no arguments. */
@@ -757,16 +764,9 @@ static json_t *child_cmd_json(json_t *req, char *err, size_t errlen)
 	return gwlb_policyhost_json();
 }
 
-static json_t *child_cmd_reload(json_t *req, char *err, size_t errlen)
-{
-	if (gwlb_policyhost_reload(err, errlen) < 0)
-		return NULL;
-	return json_pack("{s:b}", "reloaded", 1);
-}
-
+/* What the policy host answers itself; everything else is gwlbctl's (policyhost.c). */
 static const struct child_cmd child_cmds[] = {
 	{ "json",	child_cmd_json },
-	{ "reload",	child_cmd_reload },
 	{ NULL,		NULL },
 };
 
@@ -779,10 +779,12 @@ static json_t *child_dispatch(json_t *req)
 
 	while (cmd && c->name && strcmp(c->name, cmd))
 		c++;
-	if (cmd && c->name)
+	if (!cmd)
+		snprintf(err, sizeof(err), "unknown command");
+	else if (c->name)
 		res = c->fn(req, err, sizeof(err));
 	else
-		snprintf(err, sizeof(err), "unknown command");
+		res = gwlb_policyhost_ctl(cmd, req, err, sizeof(err));
 	if (res)
 		ans = json_pack("{s:o}", "result", res);
 	else
