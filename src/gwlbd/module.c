@@ -40,6 +40,7 @@ struct gwlb_module_inst {
 	struct gwlb_module *mod;
 	_Atomic uint64_t verdicts[GWLB_MODULE_NVERDICTS];
 	_Atomic uint64_t invalid;
+	_Atomic uint64_t refused;	/* ct writes the host refused (bits outside the share) */
 
 	struct gwlb_host host;
 	struct gwlb_module_host_cfg cfg;
@@ -313,8 +314,10 @@ static int host_ct_mark_set(struct gwlb_host *h, const struct gwlb_pkt *pkt, uin
 	if (!h)
 		return -EINVAL;
 	inst = h->inst;
-	if (mask & ~inst->cfg.mark_mask)
+	if (mask & ~inst->cfg.mark_mask) {
+		atomic_fetch_add_explicit(&inst->refused, 1, memory_order_relaxed);
 		return -EPERM;
+	}
 	res = current_result(pkt);
 	if (!res)
 		return -EINVAL;
@@ -334,9 +337,13 @@ static int host_ct_label_set(struct gwlb_host *h, const struct gwlb_pkt *pkt, un
 	struct gwlb_module_inst *inst;
 	int rc;
 
-	if (!h || bit >= 128)
+	if (!h)
 		return -EINVAL;
 	inst = h->inst;
+	if (bit >= 128) {
+		atomic_fetch_add_explicit(&inst->refused, 1, memory_order_relaxed);
+		return -EINVAL;
+	}
 	res = current_result(pkt);
 	if (!res)
 		return -EINVAL;
@@ -808,6 +815,7 @@ void gwlb_module_instance_info(const struct gwlb_module_inst *inst, struct gwlb_
 	for (v = 0; v < GWLB_MODULE_NVERDICTS; v++)
 		info->verdicts[v] = atomic_load_explicit(&inst->verdicts[v], memory_order_relaxed);
 	info->invalid = atomic_load_explicit(&inst->invalid, memory_order_relaxed);
+	info->refused = atomic_load_explicit(&inst->refused, memory_order_relaxed);
 	info->log_lines = atomic_load_explicit(&inst->log_lines, memory_order_relaxed);
 	info->log_suppressed = atomic_load_explicit(&inst->log_suppressed, memory_order_relaxed);
 	info->ncounters = atomic_load_explicit(&inst->ncounters, memory_order_acquire);

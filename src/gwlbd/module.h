@@ -103,6 +103,8 @@ struct gwlb_module_info {
 	uint64_t invalid;		/* out-of-range verdicts (treated as CONTINUE) */
 	uint64_t log_lines;		/* lines delivered to the log callback */
 	uint64_t log_suppressed;	/* lines the rate limit dropped */
+	uint64_t refused;		/* ct_mark_set/ct_label_set refused: bits outside 0..127
+					 * or the module-mark-mask */
 	unsigned ncounters;
 };
 

@@ -651,9 +651,10 @@ static json_t *chain_json(struct gwlb_chain *chain)
 			if (!gwlb_module_instance_counter(inst, k, &name, &val))
 				json_object_set_new(ctr, name, json_integer((json_int_t)val));
 		}
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}",
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I}",
 			"name", mi.name, "path", mi.path, "args", mi.args, "verdicts", v,
-			"counters", ctr, "log_suppressed", (json_int_t)mi.log_suppressed));
+			"counters", ctr, "log_suppressed", (json_int_t)mi.log_suppressed,
+			"ct_refused", (json_int_t)mi.refused));
 	}
 	return arr;
 }

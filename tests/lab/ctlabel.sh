@@ -100,6 +100,8 @@ step "bit 200 is refused by the host and counted"
 reload_download 200 1
 expect_gt "label module label_einval (host said -EINVAL)" \
 	"$(gwlbd_json '.policy.modules[0].counters.label_einval')" 0
+expect_gt "host's ct_refused count of the label module" \
+	"$(gwlbd_json '.policy.modules[0].ct_refused')" 0
 expect_eq "label module label_ok" "$(gwlbd_json '.policy.modules[0].counters.label_ok')" 0
 expect_eq "ct_writes.ok after refused bits" "$(gwlbd_json .policy.ct_writes.ok)" "$oks"
 ct=$(flow_entry)
