@@ -8,6 +8,7 @@
 # - a module with a wrong ABI is refused with one line naming the file and both ABI versions;
 #   with on-module-error = skip gwlbd runs without it, with refuse-start it does not start (exit 1,
 #   file:line);
+# - an [eni] section gives that ENI its own chain: the second client's ENI skips udpdrop;
 # - SIGHUP reloads while traffic flows lose no packet and cut no download.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +23,7 @@ if [ ! -e "$badabi" ]; then
 		skip "cannot build the wrong-ABI test module"
 fi
 
-lab_test_lab 1
+lab_test_lab 2
 
 step "an out-of-tree module built against the installed header"
 dest=$LAB_DIR/dest
@@ -103,6 +104,10 @@ module = badabi
 module = udpdrop port=$LAB_ECHO_PORT
 module = accept
 
+# the second client's ENI: its own chain, without udpdrop
+[eni eni-$LAB_ENI2]
+module = accept
+
 [module-path]
 dir = $LAB_DIR/mods
 dir = $modir
@@ -143,6 +148,13 @@ expect_gt "udpdrop's dropped_udp counter" \
 	"$(gwlbd_json '.policy.modules[] | select(.name == "udpdrop") | .counters.dropped_udp')" 0
 expect_gt "udpdrop's drop verdicts" \
 	"$(gwlbd_json '.policy.modules[] | select(.name == "udpdrop") | .verdicts.drop')" 0
+
+step "an [eni] section: the second ENI has its own chain"
+udp_echo cli2 "$LAB_SRV4" "$LAB_ECHO_PORT" "eni2-not-filtered"
+expect_gt "accept_flow verdicts of eni-$LAB_ENI2's own chain" \
+	"$(gwlbd_json ".policy.enis[] | select(.eni == \"eni-$LAB_ENI2\") | .modules[0].verdicts.accept_flow")" 0
+expect_eq "udpdrop verdicts after the second ENI's traffic (unchanged)" \
+	"$(gwlbd_json '.policy.modules[] | select(.name == "udpdrop") | .verdicts.drop')" 3
 
 step "reloads while traffic flows drop nothing"
 # Without accept nothing decides a flow: every packet of the ping and the download goes
