@@ -423,6 +423,29 @@ START_TEST(test_retransmit_overlap)
 END_TEST
 
 /*
+ * A segment that starts before the first data byte (sequence number of the SYN or earlier)
+ * and reaches past what the module has: the receiver trims what it has already and keeps
+ * the rest at its place in the stream.
+ */
+START_TEST(test_overlap_before_isn)
+{
+	static uint8_t b[16 + sizeof(fx_tls13_curl)];
+	struct flow f = flow_new(families[_i], 40003);
+
+	sni_start(allow_www);
+	memset(b, 0xee, 16);
+	memcpy(b + 16, fx_tls13_curl, sizeof(fx_tls13_curl));
+	ck_assert_int_eq(syn(&f), A);
+	ck_assert_int_eq(data(&f, 0, fx_tls13_curl, 100), A);
+	/* 16 bytes before the stream, then the whole hello */
+	ck_assert_int_eq(seg(&f, false, f.isn + 1 - 16, TH_ACK, b, sizeof(b)), AF);
+	ck_assert_uint_eq(counter("allowed"), 1);
+	ck_assert_uint_eq(counter("unknown"), 0);
+	sni_stop();
+}
+END_TEST
+
+/*
  * Bytes missing for good: every segment beyond the gap is dropped, the flow is never decided
  * on a partial stream, a RST frees it and the table forgets it in its turn.
  */
@@ -782,6 +805,7 @@ static Suite *sni_mod_suite(void)
 	tcase_add_loop_test(tc, test_split_in_order, 0, 2);
 	tcase_add_loop_test(tc, test_out_of_order, 0, 2);
 	tcase_add_loop_test(tc, test_retransmit_overlap, 0, 2);
+	tcase_add_loop_test(tc, test_overlap_before_isn, 0, 2);
 	tcase_add_loop_test(tc, test_gap_never_filled, 0, 2);
 	tcase_add_loop_test(tc, test_interleaved, 0, 2);
 	tcase_add_loop_test(tc, test_larger_than_limit, 0, 2);
