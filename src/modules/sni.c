@@ -562,13 +562,22 @@ static enum gwlb_verdict sni_verdict(void *priv, const struct gwlb_pkt *pkt)
 		f->isn = seq;
 	}
 
+	if ((pkt->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+		/*
+		 * A SYN again: a new connection on the same 5-tuple (conntrack starts a new
+		 * entry after the old one closed) or a retransmission. Either way the stream
+		 * starts over, and an old decision must not carry over to a new hello.
+		 */
+		f->state = SNI_OPEN;
+		f->len = 0;
+		f->isn = seq + 1;
+		return GWLB_VERDICT_ACCEPT;
+	}
 	if (f->state == SNI_DECIDED)
 		return f->verdict;
 	if (!pkt->payload_len || !pkt->payload_off) {
 		if (pkt->tcp_flags & (TH_RST | TH_FIN))
 			sni_unlink(t, f);
-		else if (pkt->tcp_flags & TH_SYN)
-			f->isn = seq + 1;	/* a SYN again: the stream starts over */
 		return GWLB_VERDICT_ACCEPT;
 	}
 	if (pkt->payload_off + (uint64_t)pkt->payload_len > pkt->len)

@@ -777,6 +777,39 @@ START_TEST(test_counters)
 }
 END_TEST
 
+/*
+ * The same 5-tuple again after a decision: a new connection (conntrack makes a new entry
+ * for a SYN after the old one closed), judged on its own hello.
+ */
+START_TEST(test_port_reuse)
+{
+	struct flow f = flow_new(families[_i], 48000);
+	static struct hello org;
+
+	sni_start(allow_www);
+	hello_named(&org, fx_tls13_curl, sizeof(fx_tls13_curl), &fx_tls13_curl_layout,
+		    "www.example.org");
+	ck_assert_int_eq(send_hello(&f, fx_tls13_curl, sizeof(fx_tls13_curl)), AF);
+	ck_assert_int_eq(seg(&f, false, f.isn + 1 + sizeof(fx_tls13_curl), TH_FIN | TH_ACK,
+			     NULL, 0), AF);
+	f.isn += 100000;
+	ck_assert_int_eq(send_hello(&f, org.b, org.len), DF);
+	f.isn += 100000;
+	ck_assert_int_eq(send_hello(&f, fx_tls13_curl, sizeof(fx_tls13_curl)), AF);
+
+	/* a new SYN while the old stream was half read: the new stream starts from zero */
+	f.sport++;
+	ck_assert_int_eq(syn(&f), A);
+	ck_assert_int_eq(data(&f, 0, org.b, 200), A);
+	f.isn += 100000;
+	ck_assert_int_eq(send_hello(&f, fx_tls13_curl, sizeof(fx_tls13_curl)), AF);
+	ck_assert_uint_eq(counter("allowed"), 3);
+	ck_assert_uint_eq(counter("denied"), 1);
+	ck_assert_uint_eq(counter("unknown"), 0);
+	sni_stop();
+}
+END_TEST
+
 /* Sequence numbers that wrap past 2^32 in the middle of the hello. */
 START_TEST(test_seq_wrap)
 {
@@ -809,6 +842,7 @@ static Suite *sni_mod_suite(void)
 	tcase_add_loop_test(tc, test_gap_never_filled, 0, 2);
 	tcase_add_loop_test(tc, test_interleaved, 0, 2);
 	tcase_add_loop_test(tc, test_larger_than_limit, 0, 2);
+	tcase_add_loop_test(tc, test_port_reuse, 0, 2);
 	tcase_add_loop_test(tc, test_seq_wrap, 0, 2);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
