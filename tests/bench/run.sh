@@ -8,9 +8,19 @@
 # src/gwlbsim/gwlbsim` first. Prints a markdown table and writes it to
 # $top_builddir/tests/bench/results.md. Needs root; about 2 minutes.
 #   BENCH_DURATION=5 BENCH_SIZES="64 1400" BENCH_FLOWS="1 10000" tests/bench/run.sh
+# `tests/bench/run.sh policy` runs the policy host benchmarks instead: nfq-bench.sh (verdict
+# rate with the accept module against a bare NFQUEUE loop) and tls-bench.sh (a long TLS
+# transfer with the sni module against no policy); about 5 minutes.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+if [ "${1:-}" = policy ]; then
+	rc=0
+	"$here/nfq-bench.sh" || rc=1
+	echo
+	"$here/tls-bench.sh" || rc=1
+	exit "$rc"
+fi
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/contrib/lab.sh"
