@@ -97,7 +97,8 @@ consumer_rate()
 	[ -n "$RATE" ] || return 1
 	grep -q '^ready .* judge ' "$TMP/out" || return 0
 	got=$(awk '/^queue/ { n += $4 } END { print n + 0 }' "$TMP/out")
-	judged=$(awk '/^module accept/ { for (i = 3; i < NF; i += 2) n += $(i + 1) } END { print n + 0 }' "$TMP/out")
+	judged=$(awk '/^module accept/ { for (i = 3; i < NF; i += 2) n += $(i + 1) }
+		END { print n + 0 }' "$TMP/out")
 	# the workers judge until stopped, after the counters were printed: judged >= received
 	[ "$judged" -ge "$got" ] && [ "$got" -gt 0 ] || {
 		echo "nfq-bench: host received $got packets, the accept module judged $judged" >&2
