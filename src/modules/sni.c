@@ -365,25 +365,21 @@ static struct sni_flow *sni_insert(struct sni_priv *p, struct sni_table *t,
 	return f;
 }
 
-/* Append the segment's bytes that continue the stream: 0, or -EAGAIN for a gap. */
+/*
+ * Append the segment's bytes that continue the stream: 0, or -EAGAIN for a gap. Bytes we
+ * have already, and bytes before the stream's first, are skipped as the receiving TCP
+ * trims them: the first copy of a byte is the one kept.
+ */
 static int sni_append(struct sni_flow *f, uint32_t seq, const uint8_t *data, uint32_t len)
 {
-	uint32_t off = seq - f->isn, skip, n;
+	int64_t skip = (int64_t)f->len - (int32_t)(seq - f->isn);
+	uint32_t n;
 	uint8_t *nb;
 
-	if ((int32_t)off < 0) {
-		/* starts before the stream (cannot happen after a SYN): keep what follows */
-		skip = -off;
-		if (skip >= len)
-			return 0;
-		off = 0;
-	} else {
-		if (off > f->len)
-			return -EAGAIN;
-		skip = f->len - off;
-		if (skip >= len)
-			return 0;	/* a retransmission of bytes we have */
-	}
+	if (skip < 0)
+		return -EAGAIN;
+	if (skip >= len)
+		return 0;	/* a retransmission of bytes we have */
 	n = len - skip;
 	if (n > SNI_BUF_MAX - f->len)
 		n = SNI_BUF_MAX - f->len;
@@ -566,13 +562,22 @@ static enum gwlb_verdict sni_verdict(void *priv, const struct gwlb_pkt *pkt)
 		f->isn = seq;
 	}
 
+	if ((pkt->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+		/*
+		 * A SYN again: a new connection on the same 5-tuple (conntrack starts a new
+		 * entry after the old one closed) or a retransmission. Either way the stream
+		 * starts over, and an old decision must not carry over to a new hello.
+		 */
+		f->state = SNI_OPEN;
+		f->len = 0;
+		f->isn = seq + 1;
+		return GWLB_VERDICT_ACCEPT;
+	}
 	if (f->state == SNI_DECIDED)
 		return f->verdict;
 	if (!pkt->payload_len || !pkt->payload_off) {
 		if (pkt->tcp_flags & (TH_RST | TH_FIN))
 			sni_unlink(t, f);
-		else if (pkt->tcp_flags & TH_SYN)
-			f->isn = seq + 1;	/* a SYN again: the stream starts over */
 		return GWLB_VERDICT_ACCEPT;
 	}
 	if (pkt->payload_off + (uint64_t)pkt->payload_len > pkt->len)

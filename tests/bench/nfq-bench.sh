@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Verdict rate of the policy host's NFQUEUE side (nfqhost: src/gwlbd/nfq.c with a judge that
-# accepts everything) against the simplest correct libnetfilter_queue accept loop (nfqbare:
-# one receive and one verdict per packet), in the same run, alternating, in a private network
-# namespace with UDP on its loopback. Two measurements, each the median of NFQ_BENCH_ROUNDS:
+# Verdict rate of the policy host (nfqhost: src/gwlbd/nfq.c's workers asking a module chain of
+# src/gwlbd/module.c with verdict_accept.so loaded, as `gwlbd --policy` with `module = accept`)
+# against the simplest correct libnetfilter_queue accept loop (nfqbare: one receive and one
+# verdict per packet), in the same run, alternating, in a private network namespace with UDP
+# on its loopback. Two measurements, each the median of NFQ_BENCH_ROUNDS:
 #
 #   drain  the consumer holds the queue while NFQ_BENCH_PACKETS packets are queued, then
 #          answers them; rate = packets / time until the queue is empty. The whole machine
@@ -14,7 +15,9 @@
 #
 # After its verdict a packet is dropped by a filter rule (a cheap sink). Fails (exit 1) when
 # the host is below 90% of the bare loop in either measurement. Needs root, ~1 minute.
-# Build first: make tests/bench/nfqbare tests/bench/nfqhost
+# The module's arguments come from NFQ_BENCH_MODULE_ARGS (e.g. mode=packet: the flow is never
+# decided, as the bare loop's NF_ACCEPT). Build first: make, or
+#   make tests/bench/nfqbare tests/bench/nfqhost src/modules/verdict_accept.la
 #   NFQ_BENCH_ROUNDS=5 NFQ_BENCH_PACKETS=50000 NFQ_BENCH_WINDOW=3 tests/bench/nfq-bench.sh
 set -u
 
@@ -26,6 +29,11 @@ NFQHOST=${NFQHOST:-$top_builddir/tests/bench/nfqhost}
 ROUNDS=${NFQ_BENCH_ROUNDS:-5}
 PACKETS=${NFQ_BENCH_PACKETS:-50000}
 WINDOW=${NFQ_BENCH_WINDOW:-3}
+MODDIR=${GWLB_TEST_MODULE_DIR:-$top_builddir/src/modules/.libs}
+MODARGS=()
+for a in ${NFQ_BENCH_MODULE_ARGS:-}; do
+	MODARGS+=(-a "$a")
+done
 PORT=9999
 MAXLEN=65536
 
@@ -33,6 +41,7 @@ MAXLEN=65536
 for p in "$NFQBARE" "$NFQHOST"; do
 	[ -x "$p" ] || { echo "nfq-bench: $p not built (make tests/bench/nfqbare tests/bench/nfqhost)" >&2; exit 77; }
 done
+[ -e "$MODDIR/verdict_accept.so" ] || { echo "nfq-bench: $MODDIR/verdict_accept.so not built" >&2; exit 77; }
 command -v iptables-nft >/dev/null || { echo "nfq-bench: iptables-nft needed" >&2; exit 77; }
 
 NS=gwlbnfq-bench-$$
@@ -78,13 +87,23 @@ consumer_start()
 	return 1
 }
 
-# The consumer's rate into RATE.
+# The consumer's rate into RATE. The host must show that the module judged every packet.
 consumer_rate()
 {
+	local got judged
 	wait "$CONSUMER" || { echo "nfq-bench: $(cat "$TMP/err")" >&2; return 1; }
 	PIDS=()
 	RATE=$(awk '/^rate/ { print $2 }' "$TMP/out")
-	[ -n "$RATE" ]
+	[ -n "$RATE" ] || return 1
+	grep -q '^ready .* judge ' "$TMP/out" || return 0
+	got=$(awk '/^queue/ { n += $4 } END { print n + 0 }' "$TMP/out")
+	judged=$(awk '/^module accept/ { for (i = 3; i < NF; i += 2) n += $(i + 1) }
+		END { print n + 0 }' "$TMP/out")
+	# the workers judge until stopped, after the counters were printed: judged >= received
+	[ "$judged" -ge "$got" ] && [ "$got" -gt 0 ] || {
+		echo "nfq-bench: host received $got packets, the accept module judged $judged" >&2
+		return 1
+	}
 }
 
 drain()
@@ -115,7 +134,7 @@ for mode in drain flood; do
 			if [ $who = bare ]; then
 				$mode "$NFQBARE"
 			else
-				$mode "$NFQHOST"
+				$mode "$NFQHOST" -d "$MODDIR" -M accept "${MODARGS[@]}"
 			fi || { echo "nfq-bench: $mode/$who failed" >&2; exit 1; }
 			RES[$mode-$who]+="$RATE "
 			echo "  $mode round $r $who: $RATE verdicts/s" >&2
@@ -124,7 +143,7 @@ for mode in drain flood; do
 done
 
 fail=0
-echo "| measurement | bare loop (verdicts/s) | gwlbd host (verdicts/s) | host / bare |"
+echo "| measurement | bare loop (verdicts/s) | policy host + accept${NFQ_BENCH_MODULE_ARGS:+ $NFQ_BENCH_MODULE_ARGS} (verdicts/s) | host / bare |"
 echo "|---|---|---|---|"
 for mode in drain flood; do
 	b=$(echo "${RES[$mode-bare]}" | tr ' ' '\n' | grep . | median)

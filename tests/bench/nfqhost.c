@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Benchmark driver: gwlbd's NFQUEUE host (src/gwlbd/nfq.c) with a judge that accepts
- * everything. Prints the verdict rate, in the same format as nfqbare, then the host's and
- * the kernel's counters. Two ways to measure, as in nfqbare:
+ * Benchmark driver: gwlbd's policy host as its workers run it: src/gwlbd/nfq.c receiving and
+ * answering, every packet judged by a module chain of src/gwlbd/module.c (gwlb_chain_verdict),
+ * by default one instance of verdict_accept.so. -M none replaces the chain with a judge that
+ * returns -v's verdict (the NFQUEUE side alone). Prints the verdict rate, in the same format
+ * as nfqbare, then the host's and the kernel's counters. Two ways to measure, as in nfqbare:
  *   default  the rate over a window that starts `warmup` seconds after the first packet
  *   -P N     the judge holds the first packet until N packets wait in the queue; then the
  *            time until the queue is empty again
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "module.h"
 #include "nfq.h"
 
 static volatile sig_atomic_t stop;
@@ -47,6 +50,59 @@ static void judge_all(void *arg, const struct gwlb_pkt *pkt, struct gwlb_nfq_jud
 	while (atomic_load_explicit(&hold, memory_order_relaxed) && !stop)
 		usleep(100);
 	j->verdict = judge_verdict;
+}
+
+/* The policy host's judge (policyhost.c) without its reload bookkeeping. */
+static void judge_chain(void *arg, const struct gwlb_pkt *pkt, struct gwlb_nfq_judgement *j)
+{
+	struct gwlb_chain_result res;
+
+	while (atomic_load_explicit(&hold, memory_order_relaxed) && !stop)
+		usleep(100);
+	j->verdict = gwlb_chain_verdict(arg, pkt, &res);
+	j->mark_value = res.mark_value;
+	j->mark_mask = res.mark_mask;
+}
+
+static void module_log(void *arg, const char *module, enum gwlb_log_prio prio, const char *line)
+{
+	fprintf(stderr, "nfqhost: module %s: %s\n", module, line);
+}
+
+/* A chain of one instance of module name (argv: its arguments); NULL on error, said. */
+static struct gwlb_chain *chain_make(const char *name, const char *dir, unsigned threads,
+				     int argc, const char *const *argv)
+{
+	struct gwlb_module_host_cfg hc = {
+		.threads = threads,
+		.mark_mask = 0x0000ff00,
+		.log = module_log,
+	};
+	const char *dirs[2] = { dir, NULL };
+	struct gwlb_module_inst *inst;
+	struct gwlb_module *mod;
+	struct gwlb_chain *chain;
+	char err[512];
+	int rc;
+
+	rc = gwlb_module_load(name, dir ? dirs : NULL, &mod, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "nfqhost: %s\n", err);
+		return NULL;
+	}
+	rc = gwlb_module_instance_new(mod, argc, argv, &hc, &inst, err, sizeof(err));
+	gwlb_module_put(mod);
+	if (rc < 0) {
+		fprintf(stderr, "nfqhost: %s\n", err);
+		return NULL;
+	}
+	rc = gwlb_chain_new(&inst, 1, &chain);
+	gwlb_module_instance_put(inst);
+	if (rc < 0) {
+		fprintf(stderr, "nfqhost: cannot build a chain: %s\n", strerror(-rc));
+		return NULL;
+	}
+	return chain;
 }
 
 static double now_s(void)
@@ -82,7 +138,10 @@ static void usage(FILE *f)
 		"  -t S   measuring window, seconds (3)\n"
 		"  -T S   give up if no packet came within S seconds (10)\n"
 		"  -P N   hold until N packets are queued, then time answering them\n"
-		"  -v V   verdict: accept, continue, acceptflow (accept)\n"
+		"  -M M   verdict module (verdict_M.so) judging every packet (accept); none: no chain\n"
+		"  -a ARG an argument for the module (repeat for more)\n"
+		"  -d DIR look for the module in DIR first\n"
+		"  -v V   with -M none, the verdict: accept, continue, acceptflow (accept)\n"
 		"  -o     fail-open\n"
 		"  -g     GSO\n"
 		"  -h     this help\n"
@@ -100,12 +159,15 @@ int main(int argc, char **argv)
 	};
 	double warmup = 0.5, window = 3, idle = 10, t_start, t0 = 0, t1;
 	uint64_t c0 = 0, c1;
+	const char *modname = "accept", *moddir = NULL, *modargv[16];
+	struct gwlb_chain *chain = NULL;
 	struct gwlb_nfq_stats st;
 	unsigned q, prefill = 0;
+	int modargc = 0;
 	char err[256];
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "q:n:b:m:w:t:T:P:v:ogh")) != -1) {
+	while ((opt = getopt(argc, argv, "q:n:b:m:w:t:T:P:M:a:d:v:ogh")) != -1) {
 		switch (opt) {
 		case 'q':
 			cfg.first = (uint16_t)atoi(optarg);
@@ -131,6 +193,19 @@ int main(int argc, char **argv)
 		case 'P':
 			prefill = (unsigned)atoi(optarg);
 			atomic_store(&hold, true);
+			break;
+		case 'M':
+			modname = optarg;
+			break;
+		case 'a':
+			if (modargc == 16) {
+				fprintf(stderr, "nfqhost: at most 16 module arguments\n");
+				return 2;
+			}
+			modargv[modargc++] = optarg;
+			break;
+		case 'd':
+			moddir = optarg;
 			break;
 		case 'v':
 			if (!strcmp(optarg, "accept"))
@@ -159,6 +234,13 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (strcmp(modname, "none")) {
+		chain = chain_make(modname, moddir, cfg.count, modargc, modargv);
+		if (!chain)
+			return 1;
+		cfg.judge = judge_chain;
+		cfg.arg = chain;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	rc = gwlb_nfq_start(&cfg, err, sizeof(err));
@@ -166,7 +248,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nfqhost: %s\n", err);
 		return 1;
 	}
-	printf("ready ct-path %s\n", gwlb_nfq_ct_path());
+	printf("ready ct-path %s judge %s\n", gwlb_nfq_ct_path(), chain ? modname : "none");
 	fflush(stdout);
 
 	if (prefill) {
@@ -228,5 +310,18 @@ out:
 		       (unsigned long long)st.queue_dropped, (unsigned long long)st.user_dropped);
 	}
 	gwlb_nfq_stop();
+	if (chain) {
+		struct gwlb_module_info mi;
+		unsigned k;
+
+		/* proof that the module judged every packet */
+		gwlb_module_instance_info(gwlb_chain_inst(chain, 0), &mi);
+		printf("module %s", mi.name);
+		for (k = 0; k < GWLB_MODULE_NVERDICTS; k++)
+			printf(" %s %llu", gwlb_module_verdict_str(k),
+			       (unsigned long long)mi.verdicts[k]);
+		printf("\n");
+		gwlb_chain_free(chain);
+	}
 	return 0;
 }

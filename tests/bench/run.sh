@@ -8,13 +8,22 @@
 # src/gwlbsim/gwlbsim` first. Prints a markdown table and writes it to
 # $top_builddir/tests/bench/results.md. Needs root; about 2 minutes.
 #   BENCH_DURATION=5 BENCH_SIZES="64 1400" BENCH_FLOWS="1 10000" tests/bench/run.sh
+# `tests/bench/run.sh policy` runs the policy host benchmarks instead: nfq-bench.sh (verdict
+# rate with the accept module against a bare NFQUEUE loop) and tls-bench.sh (a long TLS
+# transfer with the sni module against no policy); about 5 minutes.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+if [ "${1:-}" = policy ]; then
+	rc=0
+	"$here/nfq-bench.sh" || rc=1
+	echo
+	"$here/tls-bench.sh" || rc=1
+	exit "$rc"
+fi
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/contrib/lab.sh"
-lab_find_bins
+. "$here/lib.sh"
 NULLFWD=${NULLFWD:-$top_builddir/tests/bench/nullfwd}
 FLOWMEM=${FLOWMEM:-$top_builddir/tests/bench/flowmem}
 DURATION=${BENCH_DURATION:-5}
@@ -23,27 +32,14 @@ FLOWS=${BENCH_FLOWS:-1 10000}
 RESULTS=$top_builddir/tests/bench/results.md
 LAB_VERBOSE=${LAB_VERBOSE:-0}
 
-[ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces, tun)" >&2; exit 77; }
-[ -c /dev/net/tun ] || { echo "bench: no /dev/net/tun" >&2; exit 77; }
-for p in "$GWLBD" "$GWLBSIM" "$NULLFWD" "$FLOWMEM"; do
-	[ -x "$p" ] || { echo "bench: $p not built" >&2; exit 77; }
-done
+bench_need bench "$GWLBD" "$GWLBSIM" "$NULLFWD" "$FLOWMEM"
 command -v jq >/dev/null || { echo "bench: jq needed" >&2; exit 77; }
 
 CLK_TCK=$(getconf CLK_TCK)
 ENI=$LAB_ENI1
 GWI=gwi-$(lab_eni_b60 "$ENI")
 
-lab_init "bench$$"
-cleanup()
-{
-	local rc=$?
-	trap - EXIT
-	lab_down
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_lab_init "bench$$"
 
 # A minimal lab: gwlb (the generator) and app (the forwarder), MTU 9001 between them.
 lab_up 0 || exit 1
