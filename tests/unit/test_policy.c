@@ -92,6 +92,7 @@ static void assert_example(const struct gwlb_policy *p)
 	ck_assert_int_eq(q->post_priority, 10);
 	ck_assert_uint_eq(q->module_mark_mask, 0xff000000u);
 	ck_assert_int_eq(q->on_module_error, GWLB_POLICY_ON_ERROR_SKIP);
+	ck_assert_uint_eq(q->stall_timeout, 5);
 
 	ck_assert_uint_eq(p->global.eni_id, 0);
 	ck_assert_uint_eq(p->global.n_modules, 3);
