@@ -39,41 +39,6 @@ start_gwlbd()
 	GWLBD_POLICY_RESTART_DELAY_MS=$DOWN_MS lab_gwlbd_start --policy "$LAB_DIR/policy.conf" \
 		--logging policy=info -c "$LAB_HOOK" -r "$LAB_HOOK" -p "$LAB_HEALTH_PORT" ||
 		fail "could not start gwlbd --policy"
-	GWLBD_PID=$LAB_GWLBD_PID
-}
-
-http_code()
-{
-	lab_exec app curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LAB_HEALTH_PORT$1"
-}
-
-policy_child()
-{
-	local pid
-	pid=$(gwlbd_json .policy.pid)
-	[[ $pid =~ ^[0-9]+$ ]] || fail "/json .policy.pid is '$pid', expected the policy host's pid"
-	[ "$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status")" = "$GWLBD_PID" ] ||
-		fail "pid $pid is not a child of gwlbd ($GWLBD_PID)"
-	echo "$pid"
-}
-
-expect_state()
-{
-	wait_for "[ \"\$(gwlbd_json .policy.state)\" = $1 ]" "$2" ||
-		fail "/json .policy.state is '$(gwlbd_json .policy.state)', expected '$1' within $2 s"
-	ok "/json .policy.state = $1"
-}
-
-gwlbd_alive()
-{
-	kill -0 "$GWLBD_PID" 2>/dev/null || fail "gwlbd (pid $GWLBD_PID) died"
-	ok "gwlbd still runs as pid $GWLBD_PID"
-}
-
-still_down()
-{
-	[ "$(gwlbd_json .policy.state)" = down ] ||
-		fail "the policy host came back before '$1' was checked: raise DOWN_MS ($DOWN_MS)"
 }
 
 # killed_by_watchdog PID KILLS REASON_REGEX: the watchdog killed PID, the KILLS-th time.
@@ -121,19 +86,6 @@ back_up()
 	expect_gt "packets judged by the restarted policy host" "$(gwlbd_json '.policy.queues[0].received')" "$received"
 	gwlbd_alive
 }
-
-# One datagram, no retry: prints what came back within 2 s, or TIMEOUT.
-cat >"$LAB_DIR/oneshot.py" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.connect((sys.argv[1], int(sys.argv[2])))
-s.settimeout(2.0)
-s.send(sys.argv[3].encode())
-try:
-    print(s.recv(65535).decode(errors="replace"))
-except socket.timeout:
-    print("TIMEOUT")
-PY
 
 step "stall-timeout = $STALL: a worker stuck in verdict() gets the policy host killed and restarted"
 write_policy "$STALL"

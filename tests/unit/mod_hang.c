@@ -5,13 +5,11 @@
  * that loops or blocks, which kills nothing, so that the lab can show the policy host's
  * watchdog (stall-timeout) kill and restart it.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <gwlb/verdict.h>
+
+#include "mod_port.h"
 
 struct hang_priv {
 	unsigned long port;
@@ -21,18 +19,8 @@ static int hang_init(void *priv, const struct gwlb_host_ops *host, struct gwlb_h
 		     int argc, const char *const *argv, char *err, size_t errlen)
 {
 	struct hang_priv *p = priv;
-	char *end;
 
-	if (argc != 1 || strncmp(argv[0], "port=", 5)) {
-		snprintf(err, errlen, "give port=N: the destination port that hangs the worker");
-		return -EINVAL;
-	}
-	p->port = strtoul(argv[0] + 5, &end, 10);
-	if (*end || !p->port || p->port > 65535) {
-		snprintf(err, errlen, "bad %s: want port=1..65535", argv[0]);
-		return -EINVAL;
-	}
-	return 0;
+	return mod_port_parse(argc, argv, "hangs the worker", &p->port, err, errlen);
 }
 
 static enum gwlb_verdict hang_verdict(void *priv, const struct gwlb_pkt *pkt)
