@@ -95,6 +95,10 @@ lab_test_cleanup()
 			echo "--- gwlbsim stats: $(cat "$LAB_DIR/sim.json")"
 		fi
 	fi
+	# A test's own leftovers that stopping its processes would not end.
+	if declare -F lab_test_cleanup_hook >/dev/null; then
+		lab_test_cleanup_hook
+	fi
 	lab_down
 	exit "$rc"
 }

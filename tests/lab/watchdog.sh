@@ -22,9 +22,17 @@ STALL=3
 DOWN_MS=6000
 
 lab_test_lab 1
-# A policy host this test stopped must not outlive a failed run stopped.
-stopped=
-trap 'rc=$?; [ -z "$stopped" ] || kill -CONT "$stopped" 2>/dev/null; (exit $rc); lab_test_cleanup' EXIT
+
+# A policy host this test stopped, or left stuck, ends neither with gwlbd's SIGTERM nor
+# after its parent is gone: a failed run kills it by its pid.
+leftover=
+lab_test_cleanup_hook()
+{
+	[ -n "$leftover" ] && tr '\0' ' ' <"/proc/$leftover/cmdline" 2>/dev/null |
+		grep -q -- '--policy-child' || return 0
+	echo "+ kill -KILL $leftover  # the policy host this test left stuck"
+	kill -KILL "$leftover" 2>/dev/null || true
+}
 
 # write_policy STALL_TIMEOUT: one queue, bypass = yes, the hang module on the echo port.
 write_policy()
@@ -99,6 +107,7 @@ download_ok cli1 "http://$LAB_SRV4:$LAB_HTTP_PORT/blob"
 sleep $((STALL + 2))
 expect_eq "watchdog kills of a healthy policy host" "$(gwlbd_json .policy.watchdog.kills)" 0
 expect_eq "the policy host's pid" "$(policy_child)" "$pid1"
+leftover=$pid1
 echo "+ [cli1] one UDP datagram to $LAB_SRV4:$LAB_ECHO_PORT (the hang module's port)"
 lab_bg cli1 oneshot "$PYTHON" "$LAB_DIR/oneshot.py" "$LAB_SRV4" "$LAB_ECHO_PORT" hang
 shot_pid=$LAB_LAST_PID
@@ -125,10 +134,9 @@ expect_eq "/json .policy.watchdog.kills after the restart" "$(gwlbd_json .policy
 step "a policy host that answers nothing (SIGSTOP) is killed too"
 pid2=$(policy_child)
 echo "+ kill -STOP $pid2  # the policy host"
-stopped=$pid2
+leftover=$pid2
 kill -STOP "$pid2"
 killed_by_watchdog "$pid2" 2 "^it answered nothing for [0-9]+ ms$"
-stopped=
 back_up "$pid2" 2
 lab_gwlbd_stop
 ok "gwlbd stopped"
@@ -138,6 +146,7 @@ write_policy 0
 start_gwlbd
 expect_state running 5
 pid3=$(policy_child)
+leftover=$pid3
 expect_eq "/json .policy.watchdog.enabled" "$(gwlbd_json .policy.watchdog.enabled)" false
 out=$(lab_exec cli1 "$PYTHON" "$LAB_DIR/oneshot.py" "$LAB_SRV4" "$LAB_ECHO_PORT" hang)
 expect_eq "a datagram to the hang module's port" "$out" TIMEOUT
