@@ -124,6 +124,8 @@ static const struct prom_metric prom_metrics[] = {
 	  "1 while the policy host process serves the queues (with --policy)." },
 	{ "gwlbd_policy_restarts_total", "counter", PROM_SCALAR, "policy.restarts", NULL, NULL,
 	  "Restarts of the policy host process after it died." },
+	{ "gwlbd_policy_watchdog_kills_total", "counter", PROM_SCALAR, "policy.watchdog.kills",
+	  NULL, NULL, "Policy host processes killed by the watchdog because they hung." },
 };
 
 /* "a.b.c" under obj, or NULL. */
@@ -368,6 +370,10 @@ static void render_text(FILE *f, json_t *st, bool ok, const char *why)
 		fprintf(f, ", bypass %s, %" JSON_INTEGER_FORMAT " exits, %" JSON_INTEGER_FORMAT
 			" restarts", json_is_true(json_path(st, "policy.bypass")) ? "yes" : "no",
 			json_int(st, "policy.exits"), json_int(st, "policy.restarts"));
+		if (json_int(st, "policy.watchdog.kills"))
+			fprintf(f, ", %" JSON_INTEGER_FORMAT " watchdog kills (last: %s)",
+				json_int(st, "policy.watchdog.kills"),
+				json_str(st, "policy.watchdog.last_reason"));
 		if (*json_str(st, "policy.last_exit.text"))
 			fprintf(f, ", last exit: pid %" JSON_INTEGER_FORMAT " %s",
 				json_int(st, "policy.last_exit.pid"), json_str(st, "policy.last_exit.text"));

@@ -115,6 +115,10 @@ struct nfq_worker {
 	struct nfq_flow_ent *flows;
 
 	uint32_t rl_window, rl_count, rl_suppressed;
+
+	/* gwlb_nfq_stall()'s last look; only its caller's thread touches these. */
+	uint64_t look_progress;
+	uint64_t look_ms;
 };
 
 static struct {
@@ -1029,6 +1033,41 @@ void gwlb_nfq_stats(unsigned q, struct gwlb_nfq_stats *st)
 	st->enobufs = ctr_get(&c->enobufs);
 	st->verdict_errors = ctr_get(&c->verdict_errors);
 	gwlb_nfq_kernel_stats(nfq.w[q].queue, st);
+}
+
+static uint64_t nfq_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void gwlb_nfq_stall(unsigned q, struct gwlb_nfq_stall *st)
+{
+	struct gwlb_nfq_stats ks = { 0 };
+	struct nfq_worker *w;
+	uint64_t progress, now = nfq_now_ms();
+
+	memset(st, 0, sizeof(*st));
+	if (q >= atomic_load(&nfq.n) || !nfq.w)
+		return;
+	w = &nfq.w[q];
+	st->queue = w->queue;
+	/*
+	 * A packet counts as received before the judge sees it and as accepted or dropped
+	 * after: a worker stuck in verdict() moves neither, while the packet it holds keeps
+	 * queue_total above 0 even when nothing else comes.
+	 */
+	progress = ctr_get(&w->ctr.received) + ctr_get(&w->ctr.accepted) +
+		   ctr_get(&w->ctr.dropped);
+	if (!gwlb_nfq_kernel_stats(w->queue, &ks))
+		st->waiting = ks.queue_total;
+	if (!w->look_ms || progress != w->look_progress || !st->waiting) {
+		w->look_progress = progress;
+		w->look_ms = now;
+	}
+	st->stalled_ms = now - w->look_ms;
 }
 
 const char *gwlb_nfq_ct_path(void)

@@ -134,6 +134,22 @@ void gwlb_nfq_stop(void);
  */
 void gwlb_nfq_stats(unsigned q, struct gwlb_nfq_stats *st);
 
+/* One look at a queue's progress (gwlb_nfq_stall()). */
+struct gwlb_nfq_stall {
+	uint16_t queue;			/* the queue number */
+	uint64_t waiting;		/* the kernel's queue_total: packets waiting for a verdict */
+	uint64_t stalled_ms;		/* packets waited and the worker moved not at all: since */
+};
+
+/*
+ * Whether queue index q is stuck: packets wait in the kernel while its worker neither takes
+ * one nor gives a verdict (a module's verdict() that loops or blocks). stalled_ms is 0
+ * while the worker moves or has nothing to do. Each call is one look and a stall counts
+ * from the last look that saw the worker move, so look about once a second, always from
+ * the same thread.
+ */
+void gwlb_nfq_stall(unsigned q, struct gwlb_nfq_stall *st);
+
 /* Read the kernel's counters of queue number queue into st. 0 or -errno (-ENOENT: not bound). */
 int gwlb_nfq_kernel_stats(uint16_t queue, struct gwlb_nfq_stats *st);
 

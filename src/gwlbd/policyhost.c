@@ -739,6 +739,25 @@ json_t *gwlb_policyhost_json(void)
 	return root;
 }
 
+json_t *gwlb_policyhost_ping(void)
+{
+	json_t *queues = json_array();
+	unsigned i;
+
+	/*
+	 * No reload lock: a reload waits in grace_period() for the very worker that may be
+	 * stuck, and the answer must come all the same. Workers live from start to stop.
+	 */
+	for (i = 0; P.running && i < gwlb_nfq_workers(); i++) {
+		struct gwlb_nfq_stall st;
+
+		gwlb_nfq_stall(i, &st);
+		json_array_append_new(queues, json_pack("{s:i, s:I, s:I}", "queue", (int)st.queue,
+			"waiting", (json_int_t)st.waiting, "stalled_ms", (json_int_t)st.stalled_ms));
+	}
+	return json_pack("{s:o}", "queues", queues);
+}
+
 /* ---- the control socket's policy commands ---- */
 
 #define CTL_TOP_FLOWS_DEFAULT	10

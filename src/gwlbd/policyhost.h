@@ -23,6 +23,13 @@ void gwlb_policyhost_stop(void);
 json_t *gwlb_policyhost_json(void);
 
 /*
+ * The watchdog's look (gwlbd --policy's check that the child is not hung):
+ * {"queues": [{"queue", "waiting", "stalled_ms"}, ...]}, see gwlb_nfq_stall(). Takes no
+ * lock a stuck worker could hold; call it from one thread, about once a second.
+ */
+json_t *gwlb_policyhost_ping(void);
+
+/*
  * The control socket's policy commands (gwlbctl): "modules", "sets" (req "name": one set
  * with its elements), "policy" (req "limit": top flows) and "reload". The answer object,
  * or NULL with the reason in err (also "no policy is running" without --policy). Uses

@@ -4,7 +4,8 @@
  * one end of a socketpair on descriptor 3; the child runs the policy host (policyhost.c)
  * and answers requests there, one JSON object per line:
  *
- *	gwlbd -> child	{"id": N, "cmd": "json" | gwlbctl's "modules", "sets", "policy", "reload"}
+ *	gwlbd -> child	{"id": N, "cmd": "json" | "ping" | gwlbctl's "modules", "sets", "policy",
+ *			"reload"}
  *	child -> gwlbd	{"id": N, "result": ...} or {"id": N, "error": "text"}
  *			and once, first: {"ready": true, "pid": P} or {"error": "text"}
  *
@@ -16,6 +17,12 @@
  * conntrack mark, and the queue rule's bypass flag accepts or drops what would be queued.
  * Packets already queued when a child dies are dropped by the kernel (it reinjects the
  * queue of a closed socket with NF_DROP), whatever the bypass flag says.
+ *
+ * A child that hangs instead of dying (a module's verdict() loops or blocks) would keep
+ * its queue and leave the kernel to the queue-full setting for good. With the policy
+ * file's stall-timeout the supervisor sends "ping" every second: no answer within the
+ * timeout, or a queue whose packets have waited that long for a worker that does not
+ * move, and the child is killed and restarted like one that died.
  */
 #include "config.h"
 
@@ -58,6 +65,7 @@
 /* A child that ran this long was healthy: its death starts the backoff over. */
 #define DELAY_RESET_MS		60000
 #define DELAY_ENV		"GWLBD_POLICY_RESTART_DELAY_MS"
+#define PING_INTERVAL_MS	1000
 
 /* ---- the wire: JSON objects, one per line ---- */
 
@@ -187,6 +195,7 @@ enum proc_state {
 	PROC_STARTING,
 	PROC_RUNNING,
 	PROC_DOWN,		/* dead, a restart is scheduled */
+	PROC_HUNG,		/* the watchdog killed it, it has not ended yet */
 };
 
 static const char *const state_names[] = {
@@ -194,6 +203,7 @@ static const char *const state_names[] = {
 	[PROC_STARTING]	= "starting",
 	[PROC_RUNNING]	= "running",
 	[PROC_DOWN]	= "down",
+	[PROC_HUNG]	= "hung",
 };
 
 static struct {
@@ -205,6 +215,9 @@ static struct {
 	pthread_mutex_t conn_lock;
 	struct wire conn;
 	uint64_t next_id;
+	/* For the watchdog: when the child last said anything, how long it may be quiet. */
+	_Atomic uint64_t answer_ms;
+	_Atomic uint64_t quiet_until_ms;
 
 	/* What the status shows; the supervisor writes it. */
 	pthread_mutex_t info_lock;
@@ -215,6 +228,10 @@ static struct {
 	uint64_t restarts;
 	uint64_t failed_starts;
 	bool bypass;
+	bool fail_open;
+	unsigned stall_ms;		/* the watchdog's time; 0: none */
+	uint64_t wd_kills;
+	char wd_reason[256];
 	bool have_exit;
 	pid_t exit_pid;
 	int exit_status;
@@ -228,6 +245,7 @@ static struct {
 	pthread_t thread;
 	bool thread_started;
 	_Atomic bool stopping;
+	uint64_t ping_at_ms;
 } PP = {
 	.conn_lock = PTHREAD_MUTEX_INITIALIZER,
 	.info_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -247,18 +265,24 @@ static void exit_text(int status, char *buf, size_t len)
 		snprintf(buf, len, "ended with wait status %#x", (unsigned)status);
 }
 
-/* The queue rule's bypass flag as the policy file sets it (queue settings are start-only). */
-static bool policy_bypass(const char *path)
+/*
+ * The queue settings gwlbd acts on, as the policy file sets them (queue settings are
+ * start-only): the child read the same file just now. Call with info_lock held.
+ */
+static void policy_queue_read(const char *path)
 {
 	struct gwlb_policy_err perr;
 	struct gwlb_policy *pol;
-	bool bypass = true;
 
+	PP.bypass = true;
+	PP.fail_open = true;
+	PP.stall_ms = GWLB_POLICY_DEF_STALL_TIMEOUT * 1000;
 	if (!gwlb_policy_parse_file(path, &pol, &perr)) {
-		bypass = pol->queue.bypass;
+		PP.bypass = pol->queue.bypass;
+		PP.fail_open = pol->queue.fail_open;
+		PP.stall_ms = pol->queue.stall_timeout * 1000;
 		gwlb_policy_free(pol);
 	}
-	return bypass;
 }
 
 /* "section=level,..." for the child: it logs to the same stderr at the same levels. */
@@ -289,6 +313,13 @@ static unsigned first_delay(void)
 		return DELAY_FIRST_MS;
 	}
 	return (unsigned)v;
+}
+
+/* The watchdog looks about once a second, twice within the shortest stall-timeout. */
+static unsigned ping_interval(void)
+{
+	return PP.stall_ms && PP.stall_ms < 2 * PING_INTERVAL_MS ? PP.stall_ms / 2 :
+	       PING_INTERVAL_MS;
 }
 
 static int child_spawn(pid_t *pid, int *pidfd, int *sock, char *err, size_t errlen)
@@ -364,6 +395,7 @@ static int child_start(char *err, size_t errlen)
 	/* Nobody else touches the connection before the state says running. */
 	PP.conn.fd = sock;
 	PP.conn.len = 0;
+	atomic_store(&PP.quiet_until_ms, 0);
 	ret = wire_recv(&PP.conn, START_TIMEOUT_MS, PP.wake_fd, &msg);
 	if (!ret && json_is_true(json_object_get(msg, "ready"))) {
 		json_decref(msg);
@@ -371,8 +403,10 @@ static int child_start(char *err, size_t errlen)
 		pthread_mutex_lock(&PP.info_lock);
 		PP.pid = pid;
 		PP.started_ms = gwlbd_now_ms();
-		PP.bypass = policy_bypass(PP.path);
+		policy_queue_read(PP.path);
 		pthread_mutex_unlock(&PP.info_lock);
+		PP.ping_at_ms = PP.started_ms + ping_interval();
+		atomic_store(&PP.answer_ms, PP.started_ms);
 		pthread_mutex_lock(&PP.conn_lock);
 		atomic_store(&PP.state, PROC_RUNNING);
 		pthread_mutex_unlock(&PP.conn_lock);
@@ -474,6 +508,92 @@ static void child_restart(void)
 		(int)PP.pid, (unsigned long long)PP.restarts);
 }
 
+/* Forward: the watchdog talks to the child the way requests do. */
+static int conn_take(int timeout_ms, char *err, size_t errlen);
+static json_t *exchange(json_t *req, int timeout_ms, int abort_fd, int *ret, char *err,
+			size_t errlen);
+
+/* Kill a hung child: the supervisor then sees it end and restarts it as after a crash. */
+static void watchdog_kill(const char *reason)
+{
+	pthread_mutex_lock(&PP.info_lock);
+	PP.wd_kills++;
+	snprintf(PP.wd_reason, sizeof(PP.wd_reason), "%s", reason);
+	pthread_mutex_unlock(&PP.info_lock);
+	pthread_mutex_lock(&PP.conn_lock);
+	atomic_store(&PP.state, PROC_HUNG);
+	pthread_mutex_unlock(&PP.conn_lock);
+	log_crit(GWLB_LS_POLICY, "policy host (pid %d) hangs: %s (stall-timeout = %u s); "
+		 "meanwhile the kernel %s what a full queue cannot take (fail = %s): killing it "
+		 "(SIGKILL, watchdog kill %llu) for a restart", (int)PP.pid, reason,
+		 PP.stall_ms / 1000, PP.fail_open ? "accepts" : "drops",
+		 PP.fail_open ? "open" : "closed", (unsigned long long)PP.wd_kills);
+	syscall(SYS_pidfd_send_signal, PP.pidfd, SIGKILL, NULL, 0);
+}
+
+/*
+ * One look: ask the running child how its queues are doing. A worker stuck in a module
+ * leaves the child's main thread free to answer, with the queue that stalls; a child that
+ * does not answer at all is as hung.
+ */
+static void watchdog_check(void)
+{
+	json_t *req, *res, *q, *worst = NULL;
+	json_int_t worst_ms = -1;
+	char err[256], reason[256];
+	int ret = -ENOMEM;
+	size_t i;
+
+	uint64_t now = gwlbd_now_ms(), quiet;
+
+	PP.ping_at_ms = now + ping_interval();
+	/*
+	 * Another request holds the connection: its answer is as good as ours. Waiting for
+	 * the lock instead could starve behind a status page polled without pause.
+	 */
+	ret = conn_take(0, err, sizeof(err));
+	if (ret == -EBUSY) {
+		quiet = now - atomic_load(&PP.answer_ms);
+		if (quiet >= PP.stall_ms && now >= atomic_load(&PP.quiet_until_ms)) {
+			snprintf(reason, sizeof(reason), "it answered nothing for %llu ms",
+				 (unsigned long long)quiet);
+			watchdog_kill(reason);
+		}
+		return;
+	}
+	if (ret)
+		return;
+	req = json_pack("{s:s}", "cmd", "ping");
+	res = req ? exchange(req, (int)PP.stall_ms, PP.wake_fd, &ret, err, sizeof(err)) : NULL;
+	pthread_mutex_unlock(&PP.conn_lock);
+	json_decref(req);
+	if (!res) {
+		/* Anything else: it died (the pidfd says so next) or gwlbd stops. */
+		if (ret == -ETIMEDOUT) {
+			snprintf(reason, sizeof(reason), "it answered nothing for %llu ms",
+				 (unsigned long long)(gwlbd_now_ms() - atomic_load(&PP.answer_ms)));
+			watchdog_kill(reason);
+		}
+		return;
+	}
+	json_array_foreach(json_object_get(res, "queues"), i, q) {
+		json_int_t ms = json_integer_value(json_object_get(q, "stalled_ms"));
+
+		if (ms >= (json_int_t)PP.stall_ms && ms > worst_ms) {
+			worst = q;
+			worst_ms = ms;
+		}
+	}
+	if (worst) {
+		snprintf(reason, sizeof(reason), "queue %" JSON_INTEGER_FORMAT " gave no verdict "
+			 "for %" JSON_INTEGER_FORMAT " ms with %" JSON_INTEGER_FORMAT
+			 " packets waiting", json_integer_value(json_object_get(worst, "queue")),
+			 worst_ms, json_integer_value(json_object_get(worst, "waiting")));
+		watchdog_kill(reason);
+	}
+	json_decref(res);
+}
+
 static void *super_main(void *arg)
 {
 	while (!atomic_load(&PP.stopping)) {
@@ -492,6 +612,10 @@ static void *super_main(void *arg)
 				timeout = (int)(PP.restart_at_ms - now);
 			else
 				timeout = 0;
+		} else if (atomic_load(&PP.state) == PROC_RUNNING && PP.stall_ms) {
+			uint64_t now = gwlbd_now_ms();
+
+			timeout = PP.ping_at_ms > now ? (int)(PP.ping_at_ms - now) : 0;
 		}
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
 			break;
@@ -501,6 +625,9 @@ static void *super_main(void *arg)
 			child_died();
 		else if (atomic_load(&PP.state) == PROC_DOWN && gwlbd_now_ms() >= PP.restart_at_ms)
 			child_restart();
+		else if (atomic_load(&PP.state) == PROC_RUNNING && PP.stall_ms &&
+			 gwlbd_now_ms() >= PP.ping_at_ms)
+			watchdog_check();
 	}
 	return NULL;
 }
@@ -581,47 +708,71 @@ void gwlb_policyproc_stop(void)
 	atomic_store(&PP.state, PROC_NONE);
 }
 
-/* Send req with an id and wait for the answer that carries it; NULL + *ret, err on error. */
-static json_t *request(json_t *req, int timeout_ms, int *ret, char *err, size_t errlen)
+/*
+ * Take the connection to a running child within timeout_ms (0: only if it is free now).
+ * 0, -EBUSY (another request holds it) or -EAGAIN (no child serves), err says which.
+ */
+static int conn_take(int timeout_ms, char *err, size_t errlen)
 {
-	uint64_t deadline = gwlbd_now_ms() + (uint64_t)timeout_ms, now, id;
-	json_t *msg, *ans = NULL, *res = NULL;
 	struct timespec ts;
-	const char *e;
+	int ret;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
+	if (!timeout_ms) {
+		ret = pthread_mutex_trylock(&PP.conn_lock);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += timeout_ms / 1000;
+		ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		ret = pthread_mutex_timedlock(&PP.conn_lock, &ts);
 	}
-	if (pthread_mutex_timedlock(&PP.conn_lock, &ts)) {
+	if (ret) {
 		snprintf(err, errlen, "the policy host is busy with another request");
-		*ret = -EBUSY;
-		return NULL;
+		return -EBUSY;
 	}
 	if (atomic_load(&PP.state) != PROC_RUNNING) {
 		snprintf(err, errlen, "the policy host is %s", state_names[atomic_load(&PP.state)]);
-		*ret = -EAGAIN;
-		goto out;
+		pthread_mutex_unlock(&PP.conn_lock);
+		return -EAGAIN;
 	}
+	return 0;
+}
+
+/*
+ * With the connection taken: send req with an id and wait up to timeout_ms for the answer
+ * that carries it (abort_fd readable ends the wait). The result, or NULL + *ret, err.
+ */
+static json_t *exchange(json_t *req, int timeout_ms, int abort_fd, int *ret, char *err,
+			size_t errlen)
+{
+	uint64_t deadline = gwlbd_now_ms() + (uint64_t)timeout_ms, now, id;
+	json_t *msg, *ans = NULL, *res = NULL;
+	const char *e;
+
+	/* A request allowed to take longer than stall-timeout (a reload) is no hang. */
+	if ((unsigned)timeout_ms > PP.stall_ms)
+		atomic_store(&PP.quiet_until_ms, deadline);
 	id = ++PP.next_id;
 	msg = json_copy(req);
 	if (!msg || json_object_set_new(msg, "id", json_integer((json_int_t)id))) {
 		json_decref(msg);
 		*ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return NULL;
 	}
 	*ret = wire_send(PP.conn.fd, msg);
 	json_decref(msg);
 	/* An answer to an earlier request that timed out may come first: skip it. */
 	while (!*ret) {
 		now = gwlbd_now_ms();
-		*ret = wire_recv(&PP.conn, now < deadline ? (int)(deadline - now) : 0, -1, &ans);
+		*ret = wire_recv(&PP.conn, now < deadline ? (int)(deadline - now) : 0, abort_fd,
+				 &ans);
 		if (*ret)
 			break;
+		atomic_store(&PP.answer_ms, gwlbd_now_ms());
 		if (json_integer_value(json_object_get(ans, "id")) == (json_int_t)id)
 			break;
 		json_decref(ans);
@@ -631,6 +782,8 @@ static json_t *request(json_t *req, int timeout_ms, int *ret, char *err, size_t 
 		snprintf(err, errlen, "the policy host did not answer within %d ms", timeout_ms);
 	else if (*ret == -EPIPE)
 		snprintf(err, errlen, "the policy host exited");
+	else if (*ret == -ECANCELED)
+		snprintf(err, errlen, "gwlbd stops");
 	else if (*ret)
 		snprintf(err, errlen, "the policy host's socket: %s", strerror(-*ret));
 	else if ((e = json_string_value(json_object_get(ans, "error")))) {
@@ -643,7 +796,18 @@ static json_t *request(json_t *req, int timeout_ms, int *ret, char *err, size_t 
 		json_incref(res);
 	}
 	json_decref(ans);
-out:
+	return res;
+}
+
+/* Send req with an id and wait for the answer that carries it; NULL + *ret, err on error. */
+static json_t *request(json_t *req, int timeout_ms, int *ret, char *err, size_t errlen)
+{
+	json_t *res;
+
+	*ret = conn_take(timeout_ms, err, errlen);
+	if (*ret)
+		return NULL;
+	res = exchange(req, timeout_ms, -1, ret, err, errlen);
 	pthread_mutex_unlock(&PP.conn_lock);
 	return res;
 }
@@ -731,6 +895,10 @@ json_t *gwlb_policyproc_json(void)
 	json_object_set_new(o, "last_exit", ex);
 	json_object_set_new(o, "last_start_error",
 			    PP.last_error[0] ? json_string(PP.last_error) : json_null());
+	json_object_set_new(o, "watchdog", json_pack("{s:b, s:I, s:I, s:o}",
+		"enabled", PP.stall_ms != 0, "stall_timeout_ms", (json_int_t)PP.stall_ms,
+		"kills", (json_int_t)PP.wd_kills,
+		"last_reason", PP.wd_reason[0] ? json_string(PP.wd_reason) : json_null()));
 	if (state == PROC_DOWN && PP.restart_at_ms != UINT64_MAX)
 		json_object_set_new(o, "restart_in_ms", json_integer(PP.restart_at_ms > now ?
 					(json_int_t)(PP.restart_at_ms - now) : 0));
@@ -745,9 +913,13 @@ bool gwlb_policyproc_healthy(char *why, size_t len)
 	if (state == PROC_NONE || state == PROC_RUNNING)
 		return true;
 	pthread_mutex_lock(&PP.info_lock);
-	snprintf(why, len, "the policy host is %s: the kernel %s what it would queue (bypass = %s)",
-		 state == PROC_DOWN ? "down" : "restarting", PP.bypass ? "accepts" : "drops",
-		 PP.bypass ? "yes" : "no");
+	if (state == PROC_HUNG)
+		snprintf(why, len, "the policy host is hung (%s): the watchdog killed it, a "
+			 "restart follows", PP.wd_reason);
+	else
+		snprintf(why, len, "the policy host is %s: the kernel %s what it would queue "
+			 "(bypass = %s)", state == PROC_DOWN ? "down" : "restarting",
+			 PP.bypass ? "accepts" : "drops", PP.bypass ? "yes" : "no");
 	pthread_mutex_unlock(&PP.info_lock);
 	return false;
 }
@@ -764,9 +936,15 @@ static json_t *child_cmd_json(json_t *req, char *err, size_t errlen)
 	return gwlb_policyhost_json();
 }
 
+static json_t *child_cmd_ping(json_t *req, char *err, size_t errlen)
+{
+	return gwlb_policyhost_ping();
+}
+
 /* What the policy host answers itself; everything else is gwlbctl's (policyhost.c). */
 static const struct child_cmd child_cmds[] = {
 	{ "json",	child_cmd_json },
+	{ "ping",	child_cmd_ping },
 	{ NULL,		NULL },
 };
 

@@ -69,6 +69,7 @@ enum qkey {
 	QK_MARK_MASK,
 	QK_ON_ERROR,
 	QK_DROP_FLOW_TIMEOUT,
+	QK_STALL_TIMEOUT,
 	QK__MAX
 };
 
@@ -84,6 +85,7 @@ static const char *const qkey_names[QK__MAX] = {
 	[QK_MARK_MASK] = "module-mark-mask",
 	[QK_ON_ERROR] = "on-module-error",
 	[QK_DROP_FLOW_TIMEOUT] = "drop-flow-timeout",
+	[QK_STALL_TIMEOUT] = "stall-timeout",
 };
 
 struct parser {
@@ -507,6 +509,10 @@ static int queue_key(struct parser *ps, const char *name, const char *value)
 		rc = parse_num(ps, name, value, 0, GWLB_POLICY_MAX_DROP_FLOW_TIMEOUT, &n);
 		q->drop_flow_timeout = (uint32_t)n;
 		break;
+	case QK_STALL_TIMEOUT:
+		rc = parse_num(ps, name, value, 0, GWLB_POLICY_MAX_STALL_TIMEOUT, &n);
+		q->stall_timeout = (uint32_t)n;
+		break;
 	case QK__MAX:
 		break;
 	}
@@ -824,6 +830,7 @@ static void queue_defaults(struct gwlb_policy_queue *q)
 	q->module_mark_mask = 0;
 	q->on_module_error = GWLB_POLICY_ON_ERROR_SKIP;
 	q->drop_flow_timeout = GWLB_POLICY_DEF_DROP_FLOW_TIMEOUT;
+	q->stall_timeout = GWLB_POLICY_DEF_STALL_TIMEOUT;
 }
 
 static void err_init(struct gwlb_policy_err *err, const char *name)

@@ -40,6 +40,8 @@
 #define GWLB_POLICY_DEF_POST_PRIORITY	10
 #define GWLB_POLICY_DEF_DROP_FLOW_TIMEOUT	60	/* seconds */
 #define GWLB_POLICY_MAX_DROP_FLOW_TIMEOUT	86400
+#define GWLB_POLICY_DEF_STALL_TIMEOUT	5	/* seconds */
+#define GWLB_POLICY_MAX_STALL_TIMEOUT	3600
 
 enum gwlb_policy_on_error {
 	GWLB_POLICY_ON_ERROR_SKIP = 0,		/* run without the module, log why */
@@ -62,6 +64,12 @@ struct gwlb_policy_queue {
 	 * the kernel's sticky-drop sets (retransmits dropped there); 0: no such sets.
 	 */
 	uint32_t drop_flow_timeout;
+	/*
+	 * stall-timeout = SECONDS: gwlbd kills (and restarts) a policy host whose queue worker
+	 * has had packets waiting this long without giving a verdict, or that answers no
+	 * watchdog request for this long; 0: no watchdog.
+	 */
+	uint32_t stall_timeout;
 };
 
 struct gwlb_policy_module {

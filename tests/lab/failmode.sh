@@ -60,38 +60,6 @@ stop_gwlbd()
 	ok "gwlbd stopped, no table inet gwlbnf left"
 }
 
-http_code()
-{
-	lab_exec app curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LAB_HEALTH_PORT$1"
-}
-
-# policy_child: the running child's pid, checked to be a gwlbd --policy-child of ours.
-policy_child()
-{
-	local pid
-	pid=$(gwlbd_json .policy.pid)
-	[[ $pid =~ ^[0-9]+$ ]] || fail "/json .policy.pid is '$pid', expected the policy host's pid"
-	[ "$pid" != "$GWLBD_PID" ] || fail "/json .policy.pid is gwlbd's own pid: no child process"
-	[ "$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status")" = "$GWLBD_PID" ] ||
-		fail "pid $pid is not a child of gwlbd ($GWLBD_PID)"
-	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- '--policy-child' ||
-		fail "pid $pid does not run gwlbd --policy-child: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
-	echo "$pid"
-}
-
-expect_state()
-{
-	wait_for "[ \"\$(gwlbd_json .policy.state)\" = $1 ]" "$2" ||
-		fail "/json .policy.state is '$(gwlbd_json .policy.state)', expected '$1' within $2 s"
-	ok "/json .policy.state = $1"
-}
-
-gwlbd_alive()
-{
-	kill -0 "$GWLBD_PID" 2>/dev/null || fail "gwlbd (pid $GWLBD_PID) died"
-	ok "gwlbd still runs as pid $GWLBD_PID"
-}
-
 # kill_child [SIGNAL]: kill the policy host (default SIGKILL), wait until gwlbd has noticed.
 kill_child()
 {
@@ -103,13 +71,6 @@ kill_child()
 	expect_eq "/json .policy.last_exit.signal" "$(gwlbd_json .policy.last_exit.signal)" \
 		"$(kill -l "$sig")"
 	expect_eq "/json .policy.exits" "$(gwlbd_json .policy.exits)" 1
-}
-
-# still_down WHAT: the restart must not have come before WHAT was checked.
-still_down()
-{
-	[ "$(gwlbd_json .policy.state)" = down ] ||
-		fail "the policy host came back before '$1' was checked: raise DOWN_MS ($DOWN_MS)"
 }
 
 health_down()
@@ -152,19 +113,6 @@ for i in range(600):
 new = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 new.connect((host, port))
 print("old", echo(old, b"old flow"), "new", echo(new, b"new flow"), flush=True)
-EOF
-
-# One datagram, no retry: prints what came back within 2 s, or TIMEOUT.
-cat >"$LAB_DIR/oneshot.py" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.connect((sys.argv[1], int(sys.argv[2])))
-s.settimeout(2.0)
-s.send(sys.argv[3].encode())
-try:
-    print(s.recv(65535).decode(errors="replace"))
-except socket.timeout:
-    print("TIMEOUT")
 EOF
 
 step "bypass = yes: the policy host is a child of gwlbd"

@@ -7,14 +7,6 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-# http_code PATH [CURL ARGS...]: status code of a request to gwlbd.
-http_code()
-{
-	local path=$1
-	shift
-	lab_exec app curl -s -m 5 -o /dev/null -w '%{http_code}' "$@" "http://127.0.0.1:$LAB_HEALTH_PORT$path"
-}
-
 restart_gwlbd()
 {
 	lab_gwlbd_stop

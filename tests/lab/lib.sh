@@ -95,6 +95,10 @@ lab_test_cleanup()
 			echo "--- gwlbsim stats: $(cat "$LAB_DIR/sim.json")"
 		fi
 	fi
+	# A test's own leftovers that stopping its processes would not end.
+	if declare -F lab_test_cleanup_hook >/dev/null; then
+		lab_test_cleanup_hook
+	fi
 	lab_down
 	exit "$rc"
 }
@@ -108,6 +112,7 @@ lab_test_init()
 	trap 'lab_test_err "$LINENO" "$BASH_COMMAND" "$?"' ERR
 	trap 'exit 130' INT TERM
 	lab_write_udpclient
+	lab_write_oneshot
 	echo "$TEST_NAME: lab id $$, files in $LAB_DIR"
 }
 
@@ -154,6 +159,23 @@ for attempt in range(3):
     sys.exit(0 if mode == "echo" and data == payload else 1)
 print("TIMEOUT")
 sys.exit(1)
+EOF
+}
+
+# oneshot.py HOST PORT PAYLOAD: one datagram, no retry; prints what came back within 2 s, or
+# TIMEOUT (a packet the policy host held when it died, or that bypass = no dropped).
+lab_write_oneshot()
+{
+	cat >"$LAB_DIR/oneshot.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.settimeout(2.0)
+s.send(sys.argv[3].encode())
+try:
+    print(s.recv(65535).decode(errors="replace"))
+except socket.timeout:
+    print("TIMEOUT")
 EOF
 }
 
@@ -224,6 +246,52 @@ sim_clean()
 	lab_sim_fresh
 	expect_eq "gwlbsim mismatch" "$(lab_sim_stat .mismatch)" 0
 	expect_eq "gwlbsim unknown_flow" "$(lab_sim_stat .unknown_flow)" 0
+}
+
+# http_code PATH [CURL ARGS...]: status code of a request to gwlbd's health server.
+http_code()
+{
+	local path=$1
+	shift
+	lab_exec app curl -s -m 5 -o /dev/null -w '%{http_code}' "$@" "http://127.0.0.1:$LAB_HEALTH_PORT$path"
+}
+
+# For gwlbd --policy (failmode.sh, watchdog.sh): the policy host process, as /json sees it.
+
+# policy_child: the running child's pid, checked to be a gwlbd --policy-child of ours.
+policy_child()
+{
+	local pid
+	pid=$(gwlbd_json .policy.pid)
+	[[ $pid =~ ^[0-9]+$ ]] || fail "/json .policy.pid is '$pid', expected the policy host's pid"
+	[ "$pid" != "$LAB_GWLBD_PID" ] || fail "/json .policy.pid is gwlbd's own pid: no child process"
+	[ "$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status")" = "$LAB_GWLBD_PID" ] ||
+		fail "pid $pid is not a child of gwlbd ($LAB_GWLBD_PID)"
+	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- '--policy-child' ||
+		fail "pid $pid does not run gwlbd --policy-child: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+	echo "$pid"
+}
+
+# expect_state STATE TIMEOUT: the policy host reaches STATE (/json .policy.state) in time.
+expect_state()
+{
+	wait_for "[ \"\$(gwlbd_json .policy.state)\" = $1 ]" "$2" ||
+		fail "/json .policy.state is '$(gwlbd_json .policy.state)', expected '$1' within $2 s"
+	ok "/json .policy.state = $1"
+}
+
+# still_down WHAT: the restart must not have come before WHAT was checked.
+still_down()
+{
+	[ "$(gwlbd_json .policy.state)" = down ] ||
+		fail "the policy host came back before '$1' was checked: raise DOWN_MS (${DOWN_MS:-unset})"
+}
+
+# gwlbd_alive: gwlbd itself survived whatever happened to its policy host.
+gwlbd_alive()
+{
+	kill -0 "$LAB_GWLBD_PID" 2>/dev/null || fail "gwlbd (pid $LAB_GWLBD_PID) died"
+	ok "gwlbd still runs as pid $LAB_GWLBD_PID"
 }
 
 # The ENI names gwlbd must use, computed independently of it.

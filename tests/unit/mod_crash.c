@@ -4,13 +4,11 @@
  * destination port), no opinion on anything else. It stands for a buggy plug-in, so that
  * the lab can show a crash costs the policy process, never the tunnel.
  */
-#include <errno.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <gwlb/verdict.h>
+
+#include "mod_port.h"
 
 struct crash_priv {
 	unsigned long port;
@@ -20,18 +18,8 @@ static int crash_init(void *priv, const struct gwlb_host_ops *host, struct gwlb_
 		      int argc, const char *const *argv, char *err, size_t errlen)
 {
 	struct crash_priv *p = priv;
-	char *end;
 
-	if (argc != 1 || strncmp(argv[0], "port=", 5)) {
-		snprintf(err, errlen, "give port=N: the destination port that crashes the host");
-		return -EINVAL;
-	}
-	p->port = strtoul(argv[0] + 5, &end, 10);
-	if (*end || !p->port || p->port > 65535) {
-		snprintf(err, errlen, "bad %s: want port=1..65535", argv[0]);
-		return -EINVAL;
-	}
-	return 0;
+	return mod_port_parse(argc, argv, "crashes the host", &p->port, err, errlen);
 }
 
 static enum gwlb_verdict crash_verdict(void *priv, const struct gwlb_pkt *pkt)

@@ -92,6 +92,7 @@ static void assert_example(const struct gwlb_policy *p)
 	ck_assert_int_eq(q->post_priority, 10);
 	ck_assert_uint_eq(q->module_mark_mask, 0xff000000u);
 	ck_assert_int_eq(q->on_module_error, GWLB_POLICY_ON_ERROR_SKIP);
+	ck_assert_uint_eq(q->stall_timeout, 5);
 
 	ck_assert_uint_eq(p->global.eni_id, 0);
 	ck_assert_uint_eq(p->global.n_modules, 3);
@@ -203,6 +204,7 @@ START_TEST(test_defaults)
 		ck_assert_int_eq(q->post_priority, 10);
 		ck_assert_uint_eq(q->module_mark_mask, 0);
 		ck_assert_int_eq(q->on_module_error, GWLB_POLICY_ON_ERROR_SKIP);
+		ck_assert_uint_eq(q->stall_timeout, 5);
 		ck_assert_uint_eq(p->global.n_modules, 0);
 		ck_assert_uint_eq(p->n_enis, 0);
 		ck_assert_uint_eq(p->n_dirs, 0);
@@ -227,7 +229,7 @@ START_TEST(test_queue_values)
 	p = parse_ok("[queue]\nfirst = 0x10\ncount = 64\nmaxlen = 1048576\nfail = closed\n"
 		     "fanout = yes\npriority = -1000\npost-priority = 1000\n"
 		     "module-mark-mask = 0xfff80000\non-module-error = refuse-start\n"
-		     "drop-flow-timeout = 300\n");
+		     "drop-flow-timeout = 300\nstall-timeout = 3600\n");
 	ck_assert_uint_eq(p->queue.first, 16);
 	ck_assert_uint_eq(p->queue.count, 64);
 	ck_assert_uint_eq(p->queue.maxlen, 1048576);
@@ -239,6 +241,15 @@ START_TEST(test_queue_values)
 	ck_assert_uint_eq(p->queue.module_mark_mask, 0xfff80000u);
 	ck_assert_int_eq(p->queue.on_module_error, GWLB_POLICY_ON_ERROR_REFUSE);
 	ck_assert_uint_eq(p->queue.drop_flow_timeout, 300);
+	ck_assert_uint_eq(p->queue.stall_timeout, 3600);
+	gwlb_policy_free(p);
+
+	/* 0 turns the watchdog off */
+	p = parse_ok("[queue]\nstall-timeout = 0\n");
+	ck_assert_uint_eq(p->queue.stall_timeout, 0);
+	gwlb_policy_free(p);
+	p = parse_ok("[queue]\nstall-timeout = 1\n");
+	ck_assert_uint_eq(p->queue.stall_timeout, 1);
 	gwlb_policy_free(p);
 
 	p = parse_ok("[queue]\ndrop-flow-timeout = 0\n");
@@ -289,6 +300,12 @@ static const struct err_case errs[] = {
 	{ "[queue]\nmodule-mark-mask = 0xff040000\n", 2, "overlaps gwlbd's mark bits" },
 	{ "[queue]\ndrop-flow-timeout = 86401\n", 2, "'drop-flow-timeout' out of range" },
 	{ "[queue]\ndrop-flow-timeout = 1m\n", 2, "bad number '1m' for 'drop-flow-timeout'" },
+	{ "[queue]\nstall-timeout = 3601\n", 2, "'stall-timeout' out of range" },
+	{ "[queue]\nstall-timeout = 5s\n", 2, "bad number '5s' for 'stall-timeout'" },
+	{ "[queue]\nstall-timeout = off\n", 2, "bad number 'off' for 'stall-timeout'" },
+	{ "[queue]\nstall-timeout = -1\n", 2, "bad number" },
+	{ "[queue]\nstall-timeout = 5\nstall-timeout = 0\n", 3,
+	  "duplicate key 'stall-timeout' in [queue] (first at line 2)" },
 	{ "[queue]\nfail = maybe\n", 2, "bad value 'maybe' for 'fail'" },
 	{ "[queue]\nfail = Open\n", 2, "bad value 'Open' for 'fail'" },
 	{ "[queue]\nfanout = perhaps\n", 2, "bad value 'perhaps' for 'fanout'" },
