@@ -1029,6 +1029,24 @@ static void child_die_by(const struct signalfd_siginfo *si)
 	raise((int)si->ssi_signo);
 }
 
+/*
+ * A worker stuck in a module's verdict() never joins, so a stop would wait forever; with
+ * gwlbd gone (SIGKILLed) nobody else would end us and the queue would stay bound to a dead
+ * worker. Give the stop this long, then take the table down and go.
+ */
+#define CHILD_STOP_LIMIT_S	5
+
+static void *child_stop_limit(void *arg)
+{
+	(void)arg;
+	sleep(CHILD_STOP_LIMIT_S);
+	log_crit(GWLB_LS_POLICY, "policy host: stop did not finish in %d s (a worker stuck in a "
+		 "module?): removing table inet gwlbnf and exiting", CHILD_STOP_LIMIT_S);
+	gwlb_nft_remove();
+	_exit(1);
+	return NULL;
+}
+
 int gwlb_policyproc_child_main(const char *path)
 {
 	struct signalfd_siginfo si = { 0 };
@@ -1088,6 +1106,12 @@ int gwlb_policyproc_child_main(const char *path)
 	/* gwlbd's own SIGTERM, and the death signal, come from gwlbd's pid. */
 	if (si.ssi_signo && si.ssi_pid != (uint32_t)cred.pid && getppid() == cred.pid)
 		child_die_by(&si);
+	{
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, child_stop_limit, NULL) == 0)
+			pthread_detach(t);
+	}
 	gwlb_policyhost_stop();
 	free(w.buf);
 	close(sfd);

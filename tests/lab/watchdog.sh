@@ -162,5 +162,24 @@ if lab_exec app nft list table inet gwlbnf >/dev/null 2>&1; then
 fi
 ok "gwlbd stopped, no table inet gwlbnf left"
 
+step "gwlbd SIGKILLed while a worker is stuck: the policy host does not linger"
+start_gwlbd
+expect_state running 5
+pid4=$(policy_child)
+leftover=$pid4
+out=$(lab_exec cli1 "$PYTHON" "$LAB_DIR/oneshot.py" "$LAB_SRV4" "$LAB_ECHO_PORT" hang)
+expect_eq "a datagram to the hang module's port" "$out" TIMEOUT
+echo "+ kill -KILL $LAB_GWLBD_PID  # gwlbd; its stuck policy host $pid4 gets its death signal"
+kill -KILL "$LAB_GWLBD_PID"
+wait "$LAB_GWLBD_PID" 2>/dev/null || true
+LAB_GWLBD_PID=
+wait_for "! kill -0 $pid4" 12 || fail "policy host $pid4 still runs 12 s after gwlbd was killed"
+ok "the stuck policy host exited after gwlbd was killed"
+if lab_exec app nft list table inet gwlbnf >/dev/null 2>&1; then
+	fail "table inet gwlbnf left behind by the stuck policy host"
+fi
+ok "no table inet gwlbnf left"
+leftover=
+
 echo
 echo "PASS: $TEST_NAME"
