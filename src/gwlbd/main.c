@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <linux/capability.h>
@@ -61,77 +60,6 @@ void gwlbd_pin_cpu(int cpu)
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
-/*
- * Conntrack verifies the TCP/UDP checksum of every packet it tracks unless the device has
- * (CHECKSUM_UNNECESSARY): packets written to a tun never have, so with a policy (which needs
- * conntrack for its decisions) every forwarded byte was summed in software, about 8 % of a
- * long transfer's throughput here (tests/bench/tls-bench.sh). An appliance only forwards;
- * the endpoints check the sums. The setting is per network namespace.
- */
-#define CT_CHECKSUM_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_checksum"
-static int ct_checksum_saved = -1;
-
-static int sysctl_int(const char *path, int set)
-{
-	char buf[16];
-	ssize_t n;
-	int fd, len;
-
-	fd = open(path, set < 0 ? O_RDONLY | O_CLOEXEC : O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (set < 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf[n] = 0;
-		return atoi(buf);
-	}
-	len = snprintf(buf, sizeof(buf), "%d\n", set);
-	n = write(fd, buf, (size_t)len);
-	close(fd);
-	return n == len ? 0 : n < 0 ? -errno : -EIO;
-}
-
-static void ct_checksum_apply(enum gwlb_ct_checksum mode)
-{
-	int want = mode == GWLB_CT_CHECKSUM_ON, old, ret;
-
-	if (mode == GWLB_CT_CHECKSUM_KEEP)
-		return;
-	old = sysctl_int(CT_CHECKSUM_SYSCTL, -1);
-	if (old < 0) {
-		log_info(GWLB_LS_CORE, "--ct-checksum: no %s (%s): nothing to do",
-			 CT_CHECKSUM_SYSCTL, strerror(-old));
-		return;
-	}
-	if (old == want)
-		return;
-	ret = sysctl_int(CT_CHECKSUM_SYSCTL, want);
-	if (ret < 0) {
-		log_imp(GWLB_LS_CORE, "--ct-checksum: cannot set %s to %d: %s", CT_CHECKSUM_SYSCTL,
-			want, strerror(-ret));
-		return;
-	}
-	ct_checksum_saved = old;
-	log_info(GWLB_LS_CORE, "%s = %d while gwlbd runs (was %d; --ct-checksum)",
-		 CT_CHECKSUM_SYSCTL, want, old);
-}
-
-static void ct_checksum_restore(void)
-{
-	int ret;
-
-	if (ct_checksum_saved < 0)
-		return;
-	ret = sysctl_int(CT_CHECKSUM_SYSCTL, ct_checksum_saved);
-	if (ret < 0)
-		log_imp(GWLB_LS_CORE, "cannot restore %s to %d: %s", CT_CHECKSUM_SYSCTL,
-			ct_checksum_saved, strerror(-ret));
-	ct_checksum_saved = -1;
-}
-
 static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int die(const char *fmt, ...)
 {
@@ -144,7 +72,6 @@ static int die(const char *fmt, ...)
 	fputc('\n', stderr);
 	/* a socket left behind would look like a gwlbd that died */
 	gwlb_ctl_stop();
-	ct_checksum_restore();
 	return 1;
 }
 
@@ -366,7 +293,6 @@ int main(int argc, char **argv)
 		if (ret < 0)
 			return die("policy: %s", perr);
 	}
-	ct_checksum_apply(gwlbd.opts.ct_checksum);
 	if (gwlbd.opts.health_port) {
 		struct gwlb_health_cfg hc = {
 			.port = gwlbd.opts.health_port,
@@ -405,7 +331,6 @@ int main(int argc, char **argv)
 	if (gwlbd.opts.health_port)
 		gwlb_health_stop();
 	gwlb_policyproc_stop();
-	ct_checksum_restore();
 	gwlb_eni_fini();
 	gwlb_udp_close();
 	gwlb_tunrx_close();

@@ -63,7 +63,6 @@ enum {
 	OPT_CTL_SOCKET,
 	OPT_CTL_GROUP,
 	OPT_POLICY_CHILD,
-	OPT_CT_CHECKSUM,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':' instead of '?'. */
@@ -92,7 +91,6 @@ static const struct option long_opts[] = {
 	{ "policy",		required_argument,	NULL, OPT_POLICY },
 	{ "ctl-socket",		required_argument,	NULL, OPT_CTL_SOCKET },
 	{ "ctl-group",		required_argument,	NULL, OPT_CTL_GROUP },
-	{ "ct-checksum",	required_argument,	NULL, OPT_CT_CHECKSUM },
 	/* Internal, not in the usage text: the policy host process gwlbd --policy spawns. */
 	{ "policy-child",	required_argument,	NULL, OPT_POLICY_CHILD },
 	{ "mtu",		required_argument,	NULL, OPT_MTU },
@@ -211,11 +209,6 @@ const char gwlb_opts_usage[] =
 "  --ctl-socket PATH    The control socket gwlbctl(8) talks to (default\n"
 "                       " GWLB_CTL_SOCKET ", mode 0600; '' = none).\n"
 "  --ctl-group GROUP    Let GROUP use the control socket too (mode 0660).\n"
-"  --ct-checksum off|on|keep\n"
-"                       Conntrack's checksum check of the packets it tracks\n"
-"                       (net.netfilter.nf_conntrack_checksum): off (default)\n"
-"                       while gwlbd runs, as the endpoints check them anyway;\n"
-"                       the previous value is restored on exit.\n"
 "\n"
 "Hook scripts arguments:\n"
 "The hook scripts (-c FILE and -r FILE) are called with these arguments:\n"
@@ -704,17 +697,6 @@ int gwlb_opts_parse(struct gwlb_opts *o, int argc, char **argv, char *err, size_
 			break;
 		case OPT_CTL_GROUP:
 			o->ctl_group = optarg;
-			break;
-		case OPT_CT_CHECKSUM:
-			if (!strcmp(optarg, "off"))
-				o->ct_checksum = GWLB_CT_CHECKSUM_OFF;
-			else if (!strcmp(optarg, "on"))
-				o->ct_checksum = GWLB_CT_CHECKSUM_ON;
-			else if (!strcmp(optarg, "keep"))
-				o->ct_checksum = GWLB_CT_CHECKSUM_KEEP;
-			else
-				r = fail(err, errlen, "option '--ct-checksum': '%s' is not off, on "
-					 "or keep", optarg);
 			break;
 		case OPT_POLICY_CHILD:
 			o->policy_child = optarg;

@@ -38,13 +38,6 @@ enum gwlb_log_level {
 	GWLB_LL_DEBUGDETAIL,
 };
 
-/* --ct-checksum: what gwlbd does with net.netfilter.nf_conntrack_checksum in its netns. */
-enum gwlb_ct_checksum {
-	GWLB_CT_CHECKSUM_OFF = 0,	/* default: 0 while gwlbd runs, the old value restored */
-	GWLB_CT_CHECKSUM_ON,		/* 1 while gwlbd runs */
-	GWLB_CT_CHECKSUM_KEEP,		/* leave it alone */
-};
-
 struct gwlb_opts {
 	const char *create_hook;	/* -c */
 	const char *destroy_hook;	/* -r */
@@ -73,7 +66,6 @@ struct gwlb_opts {
 	const char *ctl_socket;		/* --ctl-socket PATH; "" = none */
 	const char *ctl_group;		/* --ctl-group NAME: socket mode 0660 for this group */
 	const char *policy_child;	/* --policy-child FILE: internal, the policy host process */
-	enum gwlb_ct_checksum ct_checksum;	/* --ct-checksum off|on|keep */
 	bool help;
 	bool version;
 };

@@ -438,20 +438,6 @@ START_TEST(test_ctl_socket)
 }
 END_TEST
 
-START_TEST(test_ct_checksum)
-{
-	ck_assert_int_eq(parse(NULL), 0);
-	ck_assert_int_eq(o.ct_checksum, GWLB_CT_CHECKSUM_OFF);
-	ck_assert_int_eq(parse("--ct-checksum", "keep", NULL), 0);
-	ck_assert_int_eq(o.ct_checksum, GWLB_CT_CHECKSUM_KEEP);
-	ck_assert_int_eq(parse("--ct-checksum", "on", NULL), 0);
-	ck_assert_int_eq(o.ct_checksum, GWLB_CT_CHECKSUM_ON);
-	ck_assert_int_eq(parse("--ct-checksum", "off", NULL), 0);
-	ck_assert_int_eq(o.ct_checksum, GWLB_CT_CHECKSUM_OFF);
-	ASSERT_BAD("--ct-checksum", "no", "not off, on or keep");
-}
-END_TEST
-
 START_TEST(test_parse_twice)
 {
 	char *a1[] = { (char *)"gwlbd", (char *)"-p", (char *)"80", (char *)"-j", NULL };
@@ -541,7 +527,6 @@ static Suite *opts_suite(void)
 	tcase_add_test(tc, test_cpulist_errors);
 	tcase_add_test(tc, test_affinity_errors);
 	tcase_add_test(tc, test_ctl_socket);
-	tcase_add_test(tc, test_ct_checksum);
 	tcase_add_test(tc, test_parse_twice);
 	tcase_add_test(tc, test_policy_child);
 	tcase_add_test(tc, test_usage);
