@@ -560,9 +560,9 @@ START_TEST(install_lists_rules)
 	assert_has(out, "meta mark set ct mark");
 	assert_has(out, "ct state new meta mark set meta mark | 0x00040000");
 	assert_has(out, "counter packets 0 bytes 0 queue num 0 bypass");
-	assert_has(out, "iifname \"gwi-*\" meta mark & 0x00030000 != 0x00000000 counter packets 0 "
+	assert_has(out, "meta mark & 0x00030000 != 0x00000000 iifname \"gwi-*\" counter packets 0 "
 		   "bytes 0 ct mark set meta mark & 0xfffbffff");
-	assert_has(out, "iifname \"gwi-*\" meta mark & 0x00030000 == 0x00020000 counter packets 0 "
+	assert_has(out, "meta mark & 0x00030000 == 0x00020000 iifname \"gwi-*\" counter packets 0 "
 		   "bytes 0 drop");
 	/* the order matters: decided flows leave before the mark copy and the queue */
 	assert_before(out, "return", "accept comment");
