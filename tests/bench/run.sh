@@ -10,7 +10,7 @@
 #   BENCH_DURATION=5 BENCH_SIZES="64 1400" BENCH_FLOWS="1 10000" tests/bench/run.sh
 # `tests/bench/run.sh policy` runs the policy host benchmarks instead: nfq-bench.sh (verdict
 # rate with the accept module against a bare NFQUEUE loop) and tls-bench.sh (a long TLS
-# transfer with the sni module against no policy); about 5 minutes.
+# transfer with the sni module against no policy); about 7 minutes.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
