@@ -705,9 +705,24 @@ static int cmd_policy(const struct command *c, int argc, char **argv)
 
 static void reload_human(json_t *a)
 {
-	printf("reloaded %s (%lld reloads, %lld refused)\n", jstr(a, "file"),
-	       (long long)json_integer_value(json_object_get(a, "reloads")),
-	       (long long)json_integer_value(json_object_get(a, "reload_failures")));
+	json_t *nr = json_object_get(a, "nft_rules"), *v;
+	size_t i;
+
+	if (json_object_get(a, "file"))
+		printf("reloaded %s (%lld reloads, %lld refused)\n", jstr(a, "file"),
+		       (long long)json_integer_value(json_object_get(a, "reloads")),
+		       (long long)json_integer_value(json_object_get(a, "reload_failures")));
+	if (!nr)
+		return;
+	printf("nft-rules %s: %zu file%s, %zu ENI template%s, %zu error%s\n", jstr(nr, "dir"),
+	       json_array_size(json_object_get(nr, "files")),
+	       json_array_size(json_object_get(nr, "files")) == 1 ? "" : "s",
+	       json_array_size(json_object_get(nr, "templates")),
+	       json_array_size(json_object_get(nr, "templates")) == 1 ? "" : "s",
+	       json_array_size(json_object_get(nr, "errors")),
+	       json_array_size(json_object_get(nr, "errors")) == 1 ? "" : "s");
+	json_array_foreach(json_object_get(nr, "errors"), i, v)
+		printf("  %s\n", json_string_value(v));
 }
 
 static int cmd_reload(const struct command *c, int argc, char **argv)

@@ -28,6 +28,7 @@
 #include "geneve.h"
 #include "gwlbd.h"
 #include "log.h"
+#include "nftrules.h"
 #include "policyproc.h"
 
 #define CTL_CLIENTS		16
@@ -222,6 +223,23 @@ static json_t *ctl_policy(const char *cmd, json_t *req, char *err, size_t errlen
 	return gwlb_policyproc_request(req, err, errlen);
 }
 
+/*
+ * Reload is SIGHUP's: the nft-rules files, then the policy. The answer is the policy
+ * host's (or {} without --policy) with what nft-rules loaded and refused under "nft_rules".
+ */
+static json_t *ctl_reload(const char *cmd, json_t *req, char *err, size_t errlen)
+{
+	json_t *ans;
+
+	if (!gwlb_nftrules_enabled())
+		return gwlb_policyproc_request(req, err, errlen);
+	gwlb_nftrules_reload();
+	ans = gwlbd.opts.policy_file ? gwlb_policyproc_request(req, err, errlen) : json_object();
+	if (ans)
+		json_object_set_new(ans, "nft_rules", gwlb_nftrules_json());
+	return ans;
+}
+
 static const struct ctl_cmd {
 	const char *name;
 	ctl_fn fn;
@@ -232,7 +250,7 @@ static const struct ctl_cmd {
 	{ "modules",	ctl_policy },
 	{ "sets",	ctl_policy },
 	{ "policy",	ctl_policy },
-	{ "reload",	ctl_policy },
+	{ "reload",	ctl_reload },
 };
 
 /* One request line -> one answer line (malloc'ed, ends in '\n'). */

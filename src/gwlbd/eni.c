@@ -11,6 +11,7 @@
 #include "eni.h"
 #include "eniname.h"
 #include "log.h"
+#include "nftrules.h"
 #include "tun.h"
 #include "udp.h"
 
@@ -298,6 +299,26 @@ static int eni_hook_start(struct eni *e, const char *path, const char *action)
 	return 0;
 }
 
+/* The ENI's nft-rules templates: before its CREATE hook and before its held packets go. */
+static void eni_nft_create(struct eni *e)
+{
+	const struct gwlb_nftrules_eni v = {
+		.gwi = e->gwi,
+		.gwo = e->gwo,
+		.eni_id = e->id,
+		/* mark, zone and route table: to come from the per-ENI state (issue 4) */
+	};
+
+	e->nft_table = gwlb_nftrules_eni_create(&v);
+}
+
+static void eni_nft_destroy(struct eni *e)
+{
+	if (e->nft_table)
+		gwlb_nftrules_eni_destroy(e->id);
+	e->nft_table = false;
+}
+
 static struct eni *eni_create(uint64_t id)
 {
 	unsigned nq = gwlbd.n_tun, i;
@@ -361,6 +382,7 @@ static struct eni *eni_create(uint64_t id)
 	map_publish(id, e);
 	log_imp(GWLB_LS_TUNNEL, "new ENI eni-%s: created %s and %s", e->id_hex, e->gwi,
 		e->gwo_fd ? e->gwo : "(no gwo: receive-only)");
+	eni_nft_create(e);
 	if (!gwlbd.opts.create_hook || eni_hook_start(e, gwlbd.opts.create_hook, "CREATE") < 0)
 		eni_make_ready(e);
 	return e;
@@ -463,6 +485,8 @@ static void eni_finish_destroy(struct eni *e)
 	if (gwlbd.ft)
 		flows = gwlb_flowtab_flush_eni(gwlbd.ft, e->idx);
 	M.free_idx[M.n_free++] = e->idx;
+	/* After the DESTROY hook, as the templates came before the CREATE hook. */
+	eni_nft_destroy(e);
 	log_imp(GWLB_LS_TUNNEL, "ENI eni-%s destroyed: %s and %s removed, %u flows flushed",
 		e->id_hex, e->gwi, e->gwo_fd ? e->gwo : "-", flows);
 	eni_close(e);
@@ -604,6 +628,7 @@ void gwlb_eni_fini(void)
 		next = e->next;
 		if (e->hook_running)
 			gwlb_hook_kill(&e->hook);
+		eni_nft_destroy(e);
 		eni_close(e);
 	}
 	M.all = NULL;

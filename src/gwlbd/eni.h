@@ -60,6 +60,7 @@ struct eni {
 	struct gwlb_ev hook_ev;
 	uint32_t hook_started;
 	bool hook_running;
+	bool nft_table;				/* nft-rules made table inet gwlbnf-eni-<name> */
 	struct eni *next;			/* the manager's list of all ENIs */
 };
 

@@ -26,6 +26,7 @@
 #include "gwlbd.h"
 #include "health.h"
 #include "log.h"
+#include "nftrules.h"
 #include "policyproc.h"
 #include "tun.h"
 #include "tunrx.h"
@@ -144,14 +145,18 @@ static void sig_cb(struct gwlb_ev *ev, uint32_t events)
 			atomic_store(&gwlbd.stop, true);
 			break;
 		case SIGHUP:
+			if (gwlb_nftrules_enabled()) {
+				log_info(GWLB_LS_POLICY, "SIGHUP: reloading nft-rules");
+				gwlb_nftrules_reload();
+			}
 			if (gwlbd.opts.policy_file) {
 				char err[512];
 
 				if (gwlb_policyproc_reload(err, sizeof(err)) < 0)
 					log_crit(GWLB_LS_POLICY, "reload refused, the running policy stays: %s",
 						 err);
-			} else {
-				log_info(GWLB_LS_CORE, "SIGHUP: no --policy, nothing to reload");
+			} else if (!gwlb_nftrules_enabled()) {
+				log_info(GWLB_LS_CORE, "SIGHUP: no --policy or --nft-rules, nothing to reload");
 			}
 			break;
 		}
@@ -293,6 +298,11 @@ int main(int argc, char **argv)
 		if (ret < 0)
 			return die("policy: %s", perr);
 	}
+	/* After the policy host made its table, before the first ENI can want a template. */
+	if (gwlb_nftrules_init(gwlbd.opts.nft_rules) < 0) {
+		gwlb_policyproc_stop();
+		return die("nft-rules: out of memory");
+	}
 	if (gwlbd.opts.health_port) {
 		struct gwlb_health_cfg hc = {
 			.port = gwlbd.opts.health_port,
@@ -304,6 +314,7 @@ int main(int argc, char **argv)
 		ret = gwlb_health_start(&hc);
 		if (ret < 0) {
 			/* Leave nothing in the kernel behind us. */
+			gwlb_nftrules_fini();
 			gwlb_policyproc_stop();
 			if (ret == -EADDRINUSE)
 				return die("health port %u is in use: choose another with -p", hc.port);
@@ -332,6 +343,8 @@ int main(int argc, char **argv)
 		gwlb_health_stop();
 	gwlb_policyproc_stop();
 	gwlb_eni_fini();
+	/* After the ENIs: their tables go with them, then the global files' own. */
+	gwlb_nftrules_fini();
 	gwlb_udp_close();
 	gwlb_tunrx_close();
 	close(epfd);

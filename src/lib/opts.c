@@ -63,6 +63,7 @@ enum {
 	OPT_CTL_SOCKET,
 	OPT_CTL_GROUP,
 	OPT_POLICY_CHILD,
+	OPT_NFT_RULES,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':' instead of '?'. */
@@ -91,6 +92,7 @@ static const struct option long_opts[] = {
 	{ "policy",		required_argument,	NULL, OPT_POLICY },
 	{ "ctl-socket",		required_argument,	NULL, OPT_CTL_SOCKET },
 	{ "ctl-group",		required_argument,	NULL, OPT_CTL_GROUP },
+	{ "nft-rules",		required_argument,	NULL, OPT_NFT_RULES },
 	/* Internal, not in the usage text: the policy host process gwlbd --policy spawns. */
 	{ "policy-child",	required_argument,	NULL, OPT_POLICY_CHILD },
 	{ "mtu",		required_argument,	NULL, OPT_MTU },
@@ -209,6 +211,10 @@ const char gwlb_opts_usage[] =
 "  --ctl-socket PATH    The control socket gwlbctl(8) talks to (default\n"
 "                       " GWLB_CTL_SOCKET ", mode 0600; '' = none).\n"
 "  --ctl-group GROUP    Let GROUP use the control socket too (mode 0660).\n"
+"  --nft-rules DIR      nft files to load: DIR/*.nft at start and on reload,\n"
+"                       DIR/eni.d/*.nft for each new ENI (default\n"
+"                       " GWLB_NFT_RULES_DIR "; '' = none;\n"
+"                       see gwlbnf-nft-rules(5)).\n"
 "\n"
 "Hook scripts arguments:\n"
 "The hook scripts (-c FILE and -r FILE) are called with these arguments:\n"
@@ -336,6 +342,7 @@ void gwlb_opts_defaults(struct gwlb_opts *o)
 	o->hook_timeout = HOOK_TIMEOUT_DEFAULT;
 	o->mtu = MTU_DEFAULT;
 	o->ctl_socket = GWLB_CTL_SOCKET;
+	o->nft_rules = GWLB_NFT_RULES_DIR;
 }
 
 const char *gwlb_log_section_name(enum gwlb_log_section s)
@@ -700,6 +707,9 @@ int gwlb_opts_parse(struct gwlb_opts *o, int argc, char **argv, char *err, size_
 			break;
 		case OPT_POLICY_CHILD:
 			o->policy_child = optarg;
+			break;
+		case OPT_NFT_RULES:
+			o->nft_rules = optarg;
 			break;
 		default:
 			r = opt_error(c, argc, argv, err, errlen);

@@ -17,6 +17,12 @@
 #define GWLB_MAX_ORIGINS	32
 /* gwlbd's control socket, where gwlbctl looks by default. */
 #define GWLB_CTL_SOCKET		"/run/gwlbnf/gwlbd.sock"
+/* Where gwlbd looks for nft files by default (gwlbnf-nft-rules(5)). */
+#ifdef SYSCONFDIR
+#define GWLB_NFT_RULES_DIR	SYSCONFDIR "/gwlbnf/nft-rules"
+#else
+#define GWLB_NFT_RULES_DIR	"/etc/gwlbnf/nft-rules"
+#endif
 
 enum gwlb_log_section {
 	GWLB_LS_CORE = 0,
@@ -65,6 +71,7 @@ struct gwlb_opts {
 	const char *policy_file;	/* --policy FILE: host verdict modules behind NFQUEUE */
 	const char *ctl_socket;		/* --ctl-socket PATH; "" = none */
 	const char *ctl_group;		/* --ctl-group NAME: socket mode 0660 for this group */
+	const char *nft_rules;		/* --nft-rules DIR; "" = none */
 	const char *policy_child;	/* --policy-child FILE: internal, the policy host process */
 	bool help;
 	bool version;
