@@ -157,10 +157,14 @@ static void names_free(char **names, size_t n)
 	free(names);
 }
 
+/*
+ * A context per run: a context keeps every define it has seen, so a second file (or the
+ * next ENI's template) would fail with "redefinition of symbol".
+ */
 static int nft_ready(void)
 {
 	if (N.nft)
-		return 0;
+		nft_ctx_free(N.nft);
 	N.nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!N.nft)
 		return -ENOMEM;
