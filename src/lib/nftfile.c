@@ -32,9 +32,9 @@ int gwlb_nftfile_prelude(const struct gwlb_nftrules_eni *v, char *buf, size_t le
 		     "define eni = \"eni-%017llx\"\n"
 		     "define eni_hex = \"%017llx\"\n"
 		     "define eni_table = \"%s\"\n"
-		     "define mark = 0x%08x\n"
-		     "define zone = %u\n"
-		     "define table = %u\n",
+		     "define eni_mark = 0x%08x\n"
+		     "define eni_zone = %u\n"
+		     "define eni_rtable = %u\n",
 		     v->gwi, v->gwo, (unsigned long long)v->eni_id, (unsigned long long)v->eni_id,
 		     table, v->mark, v->zone, v->table);
 	if (n < 0 || (size_t)n >= len)

@@ -36,7 +36,8 @@ int gwlb_nftfile_eni_table(uint64_t eni_id, char *buf, size_t len);
 
 /*
  * The nft `define` lines for a template, one per variable, ending in a newline:
- * gwi, gwo, eni, eni_hex, eni_table (quoted strings), mark, zone, table (numbers).
+ * gwi, gwo, eni, eni_hex, eni_table (quoted strings), eni_mark, eni_zone, eni_rtable
+ * (numbers). Not "mark", "zone", "table": nft 1.0.6 refuses keywords as define names.
  * Returns the length, or -ENOSPC.
  */
 int gwlb_nftfile_prelude(const struct gwlb_nftrules_eni *v, char *buf, size_t len);

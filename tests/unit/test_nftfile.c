@@ -38,9 +38,9 @@ START_TEST(test_prelude)
 		"define eni = \"eni-076bc493b822cd32f\"\n"
 		"define eni_hex = \"076bc493b822cd32f\"\n"
 		"define eni_table = \"gwlbnf-eni-e8WXgsTQDkf\"\n"
-		"define mark = 0x00000010\n"
-		"define zone = 7\n"
-		"define table = 1007\n");
+		"define eni_mark = 0x00000010\n"
+		"define eni_zone = 7\n"
+		"define eni_rtable = 1007\n");
 	ck_assert_int_eq(gwlb_nftfile_prelude(&eni, buf, 40), -ENOSPC);
 }
 END_TEST
