@@ -226,12 +226,14 @@ static json_t *ctl_policy(const char *cmd, json_t *req, char *err, size_t errlen
 /*
  * Reload is SIGHUP's: the nft-rules files, then the policy. The answer is the policy
  * host's (or {} without --policy) with what nft-rules loaded and refused under "nft_rules".
+ * The default nft-rules directory need not exist: then, without --policy, there is
+ * nothing to reload and that is an error, as it was before nft-rules.
  */
 static json_t *ctl_reload(const char *cmd, json_t *req, char *err, size_t errlen)
 {
 	json_t *ans;
 
-	if (!gwlb_nftrules_enabled())
+	if (!gwlb_nftrules_present())
 		return gwlb_policyproc_request(req, err, errlen);
 	gwlb_nftrules_reload();
 	ans = gwlbd.opts.policy_file ? gwlb_policyproc_request(req, err, errlen) : json_object();

@@ -61,6 +61,19 @@ bool gwlb_nftrules_enabled(void)
 	return N.dir != NULL;
 }
 
+bool gwlb_nftrules_present(void)
+{
+	struct stat st;
+	bool loaded;
+
+	if (!N.dir)
+		return false;
+	pthread_mutex_lock(&N.lock);
+	loaded = N.n_g > 0;
+	pthread_mutex_unlock(&N.lock);
+	return loaded || (stat(N.dir, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
 static void err_keep(const struct gwlb_nftfile_err *e)
 {
 	char *s;

@@ -27,6 +27,9 @@ json_t *gwlb_nftrules_json(void);
 
 bool gwlb_nftrules_enabled(void);
 
+/* Enabled and something to reload: the directory exists, or files loaded from it did. */
+bool gwlb_nftrules_present(void);
+
 /*
  * Apply every template to a new ENI (manager thread, before its CREATE hook). Returns
  * true if the ENI got a table (gwlb_nftrules_eni_destroy must remove it), false when
