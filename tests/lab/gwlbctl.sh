@@ -110,7 +110,7 @@ same_counts()
 {
 	local j c
 	j=$(gwlbd_json '.enis[0] | "\(.tunnelIn.packets) \(.tunnelOut.packets)"') || return 1
-	c=$(lab_gwlbctl enis | awk -v g="$ENI1_GWI" '$2 == g { print $5, $7 }')
+	c=$(lab_gwlbctl enis | awk -v g="$ENI1_GWI" '$2 == g { print $10, $12 }')
 	echo "  /json in/out: $j, gwlbctl enis: $c"
 	[ -n "$c" ] && [ "$j" = "$c" ]
 }
@@ -200,7 +200,7 @@ ping_ok cli1 "$LAB_SRV4" 3
 step "a second gwlbd on the same socket is refused"
 rc=0
 echo "+ [app] gwlbd --ctl-socket $SOCK --geneve-port 7082"
-lab_exec app timeout 10 "$GWLBD" --ctl-socket "$SOCK" --geneve-port 7082 \
+lab_exec app timeout 10 "$GWLBD" --ctl-socket "$SOCK" --state-file "$LAB_DIR/enis2.state" --geneve-port 7082 \
 	>"$LAB_DIR/out2" 2>"$LAB_DIR/err2" || rc=$?
 sed 's/^/  stderr: /' "$LAB_DIR/err2"
 expect_eq "second gwlbd exit status" "$rc" 1
