@@ -684,6 +684,19 @@ static int tx_table(struct nft_tx *tx, uint16_t type, uint16_t flags, const char
 	return 0;
 }
 
+/* add (a no-op if it exists), delete, add: replaces an old table, or none, atomically */
+static int tx_table_replace(struct nft_tx *tx, const char *name, const char *comment)
+{
+	int ret;
+
+	ret = tx_table(tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, name, NULL);
+	if (!ret)
+		ret = tx_table(tx, NFT_MSG_DELTABLE, 0, name, NULL);
+	if (!ret)
+		ret = tx_table(tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, name, comment);
+	return ret;
+}
+
 /* hook < 0: a regular chain */
 static int tx_chain(struct nft_tx *tx, const char *table, const char *name, int hook, int prio,
 		    const char *comment, const char *what)
@@ -1357,12 +1370,7 @@ int gwlb_nft_install(const struct gwlb_nft_cfg *cfg, bool native, char *err, siz
 		nft_strerr(err, errlen, "building the transaction", ret, NULL);
 		return ret;
 	}
-	/* add (a no-op if it exists), delete, add: replaces an old table, or none, atomically */
-	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_TABLE, NULL);
-	if (!ret)
-		ret = tx_table(&tx, NFT_MSG_DELTABLE, 0, GWLB_NFT_TABLE, NULL);
-	if (!ret)
-		ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_TABLE,
+	ret = tx_table_replace(&tx, GWLB_NFT_TABLE,
 			       "managed by gwlbd: changes are lost when it restarts");
 	if (!ret)
 		ret = tx_chain(&tx, GWLB_NFT_TABLE, GWLB_NFT_CHAIN_PRE, NF_INET_FORWARD,
@@ -1428,7 +1436,8 @@ int gwlb_nft_reload(const struct gwlb_nft_cfg *cfg, const struct gwlb_nft_set *o
 	return ret;
 }
 
-int gwlb_nft_remove(void)
+/* Delete table `name` in one transaction; 0 also when there was none. */
+static int table_remove(const char *name)
 {
 	struct nft_tx tx;
 	int ret;
@@ -1436,14 +1445,22 @@ int gwlb_nft_remove(void)
 	ret = nft_tx_init(&tx);
 	if (ret)
 		return ret;
-	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_TABLE, NULL);
+	/* add (a no-op if it exists), then delete: no ENOENT when it is not there */
+	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, name, NULL);
 	if (!ret)
-		ret = tx_table(&tx, NFT_MSG_DELTABLE, 0, GWLB_NFT_TABLE, NULL);
+		ret = tx_table(&tx, NFT_MSG_DELTABLE, 0, name, NULL);
 	if (!ret)
 		ret = nft_tx_send(&tx, true);
+	nft_tx_fini(&tx);
+	return ret;
+}
+
+int gwlb_nft_remove(void)
+{
+	int ret = table_remove(GWLB_NFT_TABLE);
+
 	if (!ret)
 		queue_path = "none";
-	nft_tx_fini(&tx);
 	return ret;
 }
 
@@ -2210,6 +2227,16 @@ static int net_map_new(struct nft_tx *tx, const char *name, uint32_t key_type, u
 	return tx_set_msg(tx, s, NFT_MSG_NEWSET, NLM_F_CREATE, name);
 }
 
+/* The end of building rule r: queued when building went well (ret 0), else freed. */
+static int net_rule_commit(struct nft_tx *tx, struct nftnl_rule *r, int ret, const char *what)
+{
+	if (ret) {
+		nftnl_rule_free(r);
+		return ret;
+	}
+	return tx_add_rule(tx, r, what);
+}
+
 static int net_rules(struct nft_tx *tx)
 {
 	struct nftnl_rule *r;
@@ -2234,11 +2261,9 @@ static int net_rules(struct nft_tx *tx)
 		}
 		ret = rule_add(r, e);
 	}
-	if (ret) {
-		nftnl_rule_free(r);
+	ret = net_rule_commit(tx, r, ret, "rule zone");
+	if (ret)
 		return ret;
-	}
-	tx_add_rule(tx, r, "rule zone");
 
 	/* iifname "gwi-*" iifname vmap @eni_mark */
 	r = rule_new_in(GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_MARK, NULL);
@@ -2249,11 +2274,9 @@ static int net_rules(struct nft_tx *tx)
 		ret = e_meta_load(r, NFT_META_IIFNAME);
 	if (!ret)
 		ret = e_lookup_map(r, GWLB_NFT_NET_MAP_MARK, NFT_REG_VERDICT);
-	if (ret) {
-		nftnl_rule_free(r);
+	ret = net_rule_commit(tx, r, ret, "rule mark");
+	if (ret)
 		return ret;
-	}
-	tx_add_rule(tx, r, "rule mark");
 
 	/* iifname != "gwi-*" ct mark & 0x0000ffff vmap @eni_return: replies regain the mark */
 	r = rule_new_in(GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_MARK, NULL);
@@ -2266,12 +2289,7 @@ static int net_rules(struct nft_tx *tx)
 		ret = e_bitwise(r, GWLB_ENIIDX_MARK_MASK, 0);
 	if (!ret)
 		ret = e_lookup_map(r, GWLB_NFT_NET_MAP_RETURN, NFT_REG_VERDICT);
-	if (ret) {
-		nftnl_rule_free(r);
-		return ret;
-	}
-	tx_add_rule(tx, r, "rule return mark");
-	return 0;
+	return net_rule_commit(tx, r, ret, "rule return mark");
 }
 
 int gwlb_nft_net_install(char *err, size_t errlen)
@@ -2284,12 +2302,8 @@ int gwlb_nft_net_install(char *err, size_t errlen)
 		net_strerr(err, errlen, "building the transaction", ret);
 		return ret;
 	}
-	/* add (a no-op if it exists), delete, add: a table left by a killed gwlbd goes too */
-	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_NET_TABLE, NULL);
-	if (!ret)
-		ret = tx_table(&tx, NFT_MSG_DELTABLE, 0, GWLB_NFT_NET_TABLE, NULL);
-	if (!ret)
-		ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_NET_TABLE,
+	/* a table left by a killed gwlbd goes too */
+	ret = tx_table_replace(&tx, GWLB_NFT_NET_TABLE,
 			       "managed by gwlbd: ENI zones and marks; removed when it stops");
 	if (!ret)
 		ret = net_map_new(&tx, GWLB_NFT_NET_MAP_ZONE, NFT_TYPE_IFNAME, IFNAMSIZ,
@@ -2323,19 +2337,7 @@ int gwlb_nft_net_install(char *err, size_t errlen)
 
 int gwlb_nft_net_remove(void)
 {
-	struct nft_tx tx;
-	int ret;
-
-	ret = nft_tx_init(&tx);
-	if (ret)
-		return ret;
-	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_NET_TABLE, NULL);
-	if (!ret)
-		ret = tx_table(&tx, NFT_MSG_DELTABLE, 0, GWLB_NFT_NET_TABLE, NULL);
-	if (!ret)
-		ret = nft_tx_send(&tx, true);
-	nft_tx_fini(&tx);
-	return ret;
+	return table_remove(GWLB_NFT_NET_TABLE);
 }
 
 /* One element of a gwlbnf-net map: data (data_len bytes) or a jump to chain. */
@@ -2378,11 +2380,9 @@ static int net_eni_chain_rules(struct nft_tx *tx, const char *chain, uint32_t ma
 		ret = e_bitwise(r, ~GWLB_ENIIDX_MARK_MASK, mark);
 	if (!ret)
 		ret = e_meta_set(r, NFT_META_MARK);
-	if (ret) {
-		nftnl_rule_free(r);
+	ret = net_rule_commit(tx, r, ret, "rule eni mark");
+	if (ret)
 		return ret;
-	}
-	tx_add_rule(tx, r, "rule eni mark");
 
 	r = rule_new_in(GWLB_NFT_NET_TABLE, chain, NULL);
 	if (!r)
@@ -2394,12 +2394,7 @@ static int net_eni_chain_rules(struct nft_tx *tx, const char *chain, uint32_t ma
 		ret = e_bitwise(r, ~GWLB_ENIIDX_MARK_MASK, mark);
 	if (!ret)
 		ret = e_ct_set(r, NFT_CT_MARK);
-	if (ret) {
-		nftnl_rule_free(r);
-		return ret;
-	}
-	tx_add_rule(tx, r, "rule eni ct mark");
-	return 0;
+	return net_rule_commit(tx, r, ret, "rule eni ct mark");
 }
 
 static int net_chain_del(struct nft_tx *tx, const char *chain)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "eniidx.h"
+#include "eniname.h"
 
 /*
  * A just-released index goes to a different ENI only when nothing else is free: its old
@@ -195,17 +196,6 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static size_t word_len(const char *p, size_t len)
 {
 	size_t n = 0;
@@ -219,20 +209,23 @@ static size_t word_len(const char *p, size_t len)
 static int parse_line(struct gwlb_eniidx *a, const char *p, size_t len, unsigned line,
 		      struct gwlb_eniidx_err *err)
 {
-	uint64_t eni = 0;
+	size_t i = word_len(p, len), n;
+	char word[32];
+	uint64_t eni;
 	uint32_t idx = 0;
-	size_t i = 0, n;
 
 	if (len < 4 || memcmp(p, "eni-", 4))
 		return parse_fail(err, line, "expected 'eni-<17 hex digits> <index>'");
-	for (i = 4, n = 0; i < len && hexval(p[i]) >= 0; i++, n++)
-		eni = eni << 4 | (uint64_t)hexval(p[i]);
-	if (n != 17 || (i < len && !is_space(p[i])))
-		return parse_fail(err, line, "'%.*s' is not an ENI id (eni- and 17 hex digits)",
-				  (int)word_len(p, len), p);
 	/* 17 hex digits are 68 bits: the first must be 0 for a 64-bit id. */
-	if (p[4] != '0')
+	if (i == 21 && p[4] != '0')
 		return parse_fail(err, line, "ENI id '%.17s' is larger than 64 bits", p + 4);
+	if (i == 21) {
+		memcpy(word, p, i);
+		word[i] = '\0';
+	}
+	if (i != 21 || gwlb_eni_parse(word, &eni) < 0)
+		return parse_fail(err, line, "'%.*s' is not an ENI id (eni- and 17 hex digits)",
+				  (int)i, p);
 	while (i < len && is_space(p[i]))
 		i++;
 	if (i == len)
