@@ -118,8 +118,8 @@ wait_for same_counts 10 || fail "gwlbctl enis packet counts differ from /json's"
 ctl 0 enis
 grep -qE "^eni-$LAB_ENI1 +$ENI1_GWI +$ENI1_GWO +ready " <<<"$out" ||
 	fail "enis: no line 'eni-$LAB_ENI1 $ENI1_GWI $ENI1_GWO ready'"
-head -n 1 <<<"$out" | grep -q "^ENI  *GWI  *GWO  *STATE  *RX-PKTS" || fail "enis: no header"
-rx=$(awk -v g="$ENI1_GWI" '$2 == g { print $5 }' <<<"$out")
+head -n 1 <<<"$out" | grep -q "^ENI  *GWI  *GWO  *STATE  *INDEX  *MARK  *ZONE  *TABLE  *PRIO  *RX-PKTS" || fail "enis: no header"
+rx=$(awk -v g="$ENI1_GWI" '$2 == g { print $10 }' <<<"$out")
 expect_gt "gwlbctl enis RX-PKTS" "$rx" 100
 ok "gwlbctl enis lists eni-$LAB_ENI1 on $ENI1_GWI with /json's packet counts"
 ctl_json enis
