@@ -306,15 +306,15 @@ lab_sim_start()
 
 # lab_gwlbd_start [ARGS...]: gwlbd in app (default arguments: the passthrough hook and health
 # port; pass your own to replace them). Waits until its GENEVE socket (and health port) listen.
-# Its control socket is this lab's own ($LAB_DIR/ctl.sock), so labs running at once never meet
-# on the default one; a --ctl-socket in ARGS wins.
+# Its control socket and ENI state file are this lab's own ($LAB_DIR/ctl.sock, enis.state), so
+# labs running at once never meet on the defaults; a --ctl-socket or --state-file in ARGS wins.
 lab_gwlbd_start()
 {
 	local args=("$@") port="" gport=6081 i
 	if [ "${#args[@]}" -eq 0 ]; then
 		args=(-c "$LAB_HOOK" -r "$LAB_HOOK" -p "$LAB_HEALTH_PORT")
 	fi
-	args=(--ctl-socket "$LAB_DIR/ctl.sock" "${args[@]}")
+	args=(--ctl-socket "$LAB_DIR/ctl.sock" --state-file "$LAB_DIR/enis.state" "${args[@]}")
 	for ((i = 0; i < ${#args[@]}; i++)); do
 		[ "${args[$i]}" = -p ] && port=${args[$((i + 1))]}
 		[ "${args[$i]}" = --geneve-port ] && gport=${args[$((i + 1))]}

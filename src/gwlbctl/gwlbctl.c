@@ -343,8 +343,9 @@ static int cmd_status(const struct command *c, int argc, char **argv)
 
 static void enis_human(json_t *a)
 {
-	static const char *const hdr[] = { "ENI", "GWI", "GWO", "STATE", "RX-PKTS", "RX-BYTES",
-					   "TX-PKTS", "TX-BYTES", "FLOWS", "DROPS", "AGE" };
+	static const char *const hdr[] = { "ENI", "GWI", "GWO", "STATE", "INDEX", "MARK", "ZONE",
+					   "TABLE", "PRIO", "RX-PKTS", "RX-BYTES", "TX-PKTS",
+					   "TX-BYTES", "FLOWS", "DROPS", "AGE" };
 	json_t *enis = json_object_get(a, "enis"), *e;
 	struct gwlb_table t;
 	size_t i;
@@ -353,14 +354,19 @@ static void enis_human(json_t *a)
 		printf("no ENIs (no GENEVE traffic from GWLB yet)\n");
 		return;
 	}
-	if (gwlb_table_init(&t, 11, hdr))
+	if (gwlb_table_init(&t, 16, hdr))
 		return;
 	json_array_foreach(enis, i, e) {
-		char n[6][24], age[24];
+		char n[6][24], age[24], net[5][24];
 		json_t *in = json_object_get(e, "tunnelIn"), *out = json_object_get(e, "tunnelOut");
-		const char *row[11] = {
+		const char *row[16] = {
 			jstr(e, "eni"), jstr(e, "gwi"), *jstr(e, "gwo") ? jstr(e, "gwo") : "-",
 			jstr(e, "state"),
+			jnum(e, "index", net[0], sizeof(net[0])),
+			jnum(e, "mark", net[1], sizeof(net[1])),
+			jnum(e, "zone", net[2], sizeof(net[2])),
+			jnum(e, "route_table", net[3], sizeof(net[3])),
+			jnum(e, "rule_priority", net[4], sizeof(net[4])),
 			jnum(in, "packets", n[0], sizeof(n[0])), jnum(in, "bytes", n[1], sizeof(n[1])),
 			jnum(out, "packets", n[2], sizeof(n[2])),
 			jnum(out, "bytes", n[3], sizeof(n[3])),

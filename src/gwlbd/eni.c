@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include "eni.h"
+#include "eniidx.h"
 #include "eniname.h"
+#include "enistate.h"
 #include "log.h"
+#include "nft.h"
 #include "nftrules.h"
 #include "tun.h"
 #include "udp.h"
@@ -34,8 +37,7 @@ static struct {
 	struct gwlb_ev wake;		/* eventfd: orphans to look at */
 	_Atomic(struct eni *) *map;	/* open addressing by id; single writer (manager) */
 	uint32_t map_mask;
-	uint16_t *free_idx;		/* stack of free ENI indexes */
-	uint32_t n_free;
+	struct gwlb_eniidx *idx;	/* stable indexes, kept in --state-file */
 
 	pthread_mutex_t hold_lock;	/* pool, orphans, every ENI's held list */
 	struct held_pkt *pool;
@@ -113,10 +115,11 @@ static void map_publish(uint64_t id, struct eni *e)
 static void wake_cb(struct gwlb_ev *ev, uint32_t events);
 static void hook_cb(struct gwlb_ev *ev, uint32_t events);
 
-int gwlb_eni_init(int epfd)
+int gwlb_eni_init(int epfd, char *err, size_t errlen)
 {
 	struct epoll_event ee = { .events = EPOLLIN };
 	uint32_t size = 16, i;
+	int ret;
 
 	memset(&M, 0, sizeof(M));
 	M.epfd = epfd;
@@ -125,15 +128,23 @@ int gwlb_eni_init(int epfd)
 	while (size < 2 * gwlbd.opts.max_eni)
 		size <<= 1;
 	M.map = calloc(size, sizeof(*M.map));
-	M.free_idx = calloc(gwlbd.opts.max_eni, sizeof(*M.free_idx));
 	if (gwlbd.opts.hold_max)
 		M.pool = calloc(gwlbd.opts.hold_max, sizeof(*M.pool));
-	if (!M.map || !M.free_idx || (gwlbd.opts.hold_max && !M.pool))
+	if (!M.map || (gwlbd.opts.hold_max && !M.pool) ||
+	    gwlb_eniidx_alloc(&M.idx, gwlbd.opts.max_eni) < 0) {
+		snprintf(err, errlen, "cannot set up the ENI manager: out of memory");
 		return -ENOMEM;
+	}
+	/* A state file we cannot read would lose every ENI's mapping: refuse to start. */
+	if (*gwlbd.opts.state_file) {
+		ret = gwlb_enistate_load(gwlbd.opts.state_file, M.idx, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (gwlb_eniidx_count(M.idx))
+			log_info(GWLB_LS_TUNNEL, "%s: %u ENI indexes kept from the last run",
+				 gwlbd.opts.state_file, gwlb_eniidx_count(M.idx));
+	}
 	M.map_mask = size - 1;
-	for (i = 0; i < gwlbd.opts.max_eni; i++)
-		M.free_idx[i] = gwlbd.opts.max_eni - 1 - i;
-	M.n_free = gwlbd.opts.max_eni;
 	for (i = 0; i < gwlbd.opts.hold_max; i++) {
 		M.pool[i].next = M.free_pkts;
 		M.free_pkts = &M.pool[i];
@@ -141,13 +152,25 @@ int gwlb_eni_init(int epfd)
 	M.orphans_tail = &M.orphans;
 
 	M.wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (M.wake.fd < 0)
-		return -errno;
 	M.wake.cb = wake_cb;
 	ee.data.ptr = &M.wake;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, M.wake.fd, &ee) < 0)
-		return -errno;
+	if (M.wake.fd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, M.wake.fd, &ee) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot set up the ENI manager: %s", strerror(-ret));
+		return ret;
+	}
 	return 0;
+}
+
+/* After every change of the mappings; a failure costs stability across restarts only. */
+static void eni_state_save(void)
+{
+	char err[512];
+
+	if (!*gwlbd.opts.state_file)
+		return;
+	if (gwlb_enistate_save(gwlbd.opts.state_file, M.idx, err, sizeof(err)) < 0)
+		log_crit(GWLB_LS_TUNNEL, "%s (ENI indexes may change when gwlbd restarts)", err);
 }
 
 static void eni_wake(void)
@@ -279,9 +302,23 @@ static void eni_close(struct eni *e)
 static int eni_hook_start(struct eni *e, const char *path, const char *action)
 {
 	struct epoll_event ee = { .events = EPOLLIN };
+	char env[5][48];
+	const char *envp[6];
+	unsigned i;
 	int ret;
 
-	ret = gwlb_hook_start(path, action, e->gwi, e->gwo, e->id, &e->hook);
+	/* the hook's four arguments stay gwlbtun's; gwlbd's per-ENI values come as variables */
+	snprintf(env[0], sizeof(env[0]), "GWLBNF_INDEX=%u", e->index);
+	snprintf(env[1], sizeof(env[1]), "GWLBNF_MARK=%u", gwlb_eniidx_mark(e->index));
+	snprintf(env[2], sizeof(env[2]), "GWLBNF_ZONE=%u", gwlb_eniidx_zone(e->index));
+	snprintf(env[3], sizeof(env[3]), "GWLBNF_TABLE=%u",
+		 gwlb_eniidx_table(gwlbd.opts.route_table_base, e->index));
+	snprintf(env[4], sizeof(env[4]), "GWLBNF_PRIORITY=%u",
+		 gwlb_eniidx_priority(gwlbd.opts.rule_prio_base, e->index));
+	for (i = 0; i < 5; i++)
+		envp[i] = env[i];
+	envp[5] = NULL;
+	ret = gwlb_hook_start(path, action, e->gwi, e->gwo, e->id, envp, &e->hook);
 	if (ret < 0) {
 		gwlb_ctr_add(&gwlbd.hook_failures, 1);
 		log_imp(GWLB_LS_HOOK, "cannot run %s hook %s for eni-%s: %s", action, path,
@@ -306,7 +343,9 @@ static void eni_nft_create(struct eni *e)
 		.gwi = e->gwi,
 		.gwo = e->gwo,
 		.eni_id = e->id,
-		/* mark, zone and route table: to come from the per-ENI state (issue 4) */
+		.mark = gwlb_eniidx_mark(e->index),
+		.zone = gwlb_eniidx_zone(e->index),
+		.table = gwlb_eniidx_table(gwlbd.opts.route_table_base, e->index),
 	};
 
 	e->nft_table = gwlb_nftrules_eni_create(&v);
@@ -322,18 +361,25 @@ static void eni_nft_destroy(struct eni *e)
 static struct eni *eni_create(uint64_t id)
 {
 	unsigned nq = gwlbd.n_tun, i;
+	char err[512];
+	bool changed;
 	struct eni *e;
-	int ret;
+	int ret, index;
 
-	if (!M.n_free) {
+	index = gwlb_eniidx_get(M.idx, id, &changed);
+	if (index < 0) {
 		log_pkt(GWLB_LS_TUNNEL, GWLB_LL_IMPORTANT,
 			"eni %017llx refused: already %u ENIs (--max-eni)",
 			(unsigned long long)id, gwlbd.opts.max_eni);
 		return NULL;
 	}
+	if (changed)
+		eni_state_save();
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
+	e->index = (uint16_t)index;
+	e->idx = (uint16_t)(index - 1);
 	e->id = id;
 	snprintf(e->id_hex, sizeof(e->id_hex), "%017llx", (unsigned long long)id);
 	gwlb_eni_ifname("gwi-", id, e->gwi, sizeof(e->gwi));
@@ -368,7 +414,11 @@ static struct eni *eni_create(uint64_t id)
 		if (e->gwo_fd)
 			e->q[nq + i] = (struct tunq){ .eni = e, .fd = e->gwo_fd[i], .gwo = true };
 	}
-	e->idx = M.free_idx[--M.n_free];
+	/* Before the hook and the held packets: their first packet already gets zone and mark. */
+	ret = gwlb_nft_net_eni(e->gwi, e->index, true, err, sizeof(err));
+	if (ret < 0)
+		log_crit(GWLB_LS_TUNNEL, "eni-%s: %s (its flows get no zone or mark)", e->id_hex, err);
+	e->net = !ret;
 	e->created_ms = gwlbd_now_ms();
 	atomic_store(&e->last_active, gwlbd_now());
 	atomic_store(&e->state, ENI_CREATING);
@@ -380,14 +430,16 @@ static struct eni *eni_create(uint64_t id)
 	M.count++;
 	pthread_mutex_unlock(&M.list_lock);
 	map_publish(id, e);
-	log_imp(GWLB_LS_TUNNEL, "new ENI eni-%s: created %s and %s", e->id_hex, e->gwi,
-		e->gwo_fd ? e->gwo : "(no gwo: receive-only)");
+	log_imp(GWLB_LS_TUNNEL, "new ENI eni-%s: created %s and %s, index %u", e->id_hex, e->gwi,
+		e->gwo_fd ? e->gwo : "(no gwo: receive-only)", e->index);
 	eni_nft_create(e);
 	if (!gwlbd.opts.create_hook || eni_hook_start(e, gwlbd.opts.create_hook, "CREATE") < 0)
 		eni_make_ready(e);
 	return e;
 fail:
 	eni_close(e);
+	if (changed && !gwlb_eniidx_put(M.idx, id))
+		eni_state_save();
 	return NULL;
 }
 
@@ -461,6 +513,7 @@ static void eni_finish_destroy(struct eni *e)
 	struct held_pkt *held;
 	struct eni **pp;
 	unsigned flows = 0;
+	char err[512];
 
 	eni_epoll(e, EPOLL_CTL_DEL);
 	pthread_mutex_lock(&M.hold_lock);
@@ -484,7 +537,11 @@ static void eni_finish_destroy(struct eni *e)
 	gwlb_qsbr_synchronize(&gwlbd.qsbr);
 	if (gwlbd.ft)
 		flows = gwlb_flowtab_flush_eni(gwlbd.ft, e->idx);
-	M.free_idx[M.n_free++] = e->idx;
+	if (e->net && gwlb_nft_net_eni(e->gwi, e->index, false, err, sizeof(err)) < 0)
+		log_crit(GWLB_LS_TUNNEL, "eni-%s: %s", e->id_hex, err);
+	/* At shutdown the index stays the ENI's, for the next start; idle, it is given back. */
+	if (!M.shutdown && !gwlb_eniidx_put(M.idx, e->id))
+		eni_state_save();
 	/* After the DESTROY hook, as the templates came before the CREATE hook. */
 	eni_nft_destroy(e);
 	log_imp(GWLB_LS_TUNNEL, "ENI eni-%s destroyed: %s and %s removed, %u flows flushed",
@@ -635,6 +692,6 @@ void gwlb_eni_fini(void)
 	if (M.wake.fd > 0)
 		close(M.wake.fd);
 	free(M.map);
-	free(M.free_idx);
+	gwlb_eniidx_free(M.idx);
 	free(M.pool);
 }

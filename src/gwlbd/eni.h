@@ -40,7 +40,9 @@ struct held_pkt;
 
 struct eni {
 	uint64_t id;
-	uint16_t idx;			/* flow-table ENI index */
+	uint16_t index;			/* stable ENI index 1..max-eni: mark, zone, table (eniidx.h) */
+	uint16_t idx;			/* flow-table ENI index: index - 1 */
+	bool net;			/* its elements are in table inet gwlbnf-net */
 	_Atomic int state;
 	char id_hex[20];		/* 17 hex digits, as hooks get it */
 	char gwi[IFNAMSIZ];
@@ -64,7 +66,8 @@ struct eni {
 	struct eni *next;			/* the manager's list of all ENIs */
 };
 
-int gwlb_eni_init(int epfd);
+/* Also loads --state-file: 0, or -errno with "file:line: reason" in err. */
+int gwlb_eni_init(int epfd, char *err, size_t errlen);
 void gwlb_eni_fini(void);
 
 /* Lock-free; valid until the caller's next quiescent state. */

@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +15,7 @@
 extern char **environ;
 
 int gwlb_hook_spawn(pid_t *pid, int *pidfd, const char *path,
-		    const posix_spawn_file_actions_t *fa, char *const argv[])
+		    const posix_spawn_file_actions_t *fa, char *const argv[], char *const envp[])
 {
 	posix_spawnattr_t attr;
 	sigset_t none, def;
@@ -27,7 +30,7 @@ int gwlb_hook_spawn(pid_t *pid, int *pidfd, const char *path,
 	sigaddset(&def, SIGPIPE);
 	sigaddset(&def, SIGCHLD);
 	posix_spawnattr_setsigdefault(&attr, &def);
-	err = posix_spawn(pid, path, fa, &attr, argv, environ);
+	err = posix_spawn(pid, path, fa, &attr, argv, envp ? envp : environ);
 	posix_spawnattr_destroy(&attr);
 	if (err)
 		return -err;
@@ -41,11 +44,26 @@ int gwlb_hook_spawn(pid_t *pid, int *pidfd, const char *path,
 	return 0;
 }
 
-int gwlb_hook_start(const char *path, const char *action, const char *gwi, const char *gwo,
-		    uint64_t eni, struct gwlb_hook_run *run)
+/* Does environment entry e set one of extra's variables? */
+static bool env_overridden(const char *e, const char *const *extra)
 {
+	for (; extra && *extra; extra++) {
+		size_t n = strcspn(*extra, "=");
+
+		if (!strncmp(e, *extra, n) && e[n] == '=')
+			return true;
+	}
+	return false;
+}
+
+int gwlb_hook_start(const char *path, const char *action, const char *gwi, const char *gwo,
+		    uint64_t eni, const char *const *extra_env, struct gwlb_hook_run *run)
+{
+	size_t n_env = 0, n_extra = 0, i, j = 0;
 	char eni_hex[20];
 	char *argv[6];
+	char **envp;
+	int ret;
 
 	snprintf(eni_hex, sizeof(eni_hex), "%017llx", (unsigned long long)eni);
 	argv[0] = (char *)path;
@@ -54,7 +72,22 @@ int gwlb_hook_start(const char *path, const char *action, const char *gwi, const
 	argv[3] = (char *)gwo;
 	argv[4] = eni_hex;
 	argv[5] = NULL;
-	return gwlb_hook_spawn(&run->pid, &run->pidfd, path, NULL, argv);
+	while (environ[n_env])
+		n_env++;
+	while (extra_env && extra_env[n_extra])
+		n_extra++;
+	/* gwlbd's environment, with extra's variables replacing any of the same name */
+	envp = calloc(n_env + n_extra + 1, sizeof(*envp));
+	if (!envp)
+		return -ENOMEM;
+	for (i = 0; i < n_env; i++)
+		if (!env_overridden(environ[i], extra_env))
+			envp[j++] = environ[i];
+	for (i = 0; i < n_extra; i++)
+		envp[j++] = (char *)extra_env[i];
+	ret = gwlb_hook_spawn(&run->pid, &run->pidfd, path, NULL, argv, envp);
+	free(envp);
+	return ret;
 }
 
 int gwlb_hook_reap(struct gwlb_hook_run *run)

@@ -26,6 +26,7 @@
 #include "gwlbd.h"
 #include "health.h"
 #include "log.h"
+#include "nft.h"
 #include "nftrules.h"
 #include "policyproc.h"
 #include "tun.h"
@@ -214,7 +215,7 @@ int main(int argc, char **argv)
 {
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct gwlb_flowtab_cfg fcfg;
-	char err[256];
+	char err[512], nerr[512];
 	unsigned i;
 	long ncpu;
 	int epfd, ret;
@@ -280,8 +281,11 @@ int main(int argc, char **argv)
 		return die("%s", err);
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0 || gwlb_eni_init(epfd) < 0)
+	if (epfd < 0)
 		return die("cannot set up the ENI manager: %m");
+	if (gwlb_eni_init(epfd, err, sizeof(err)) < 0)
+		return die("%s; gwlbd will not start without the ENIs' indexes: fix the file, "
+			   "or move it away to start afresh", err);
 	sig_fd = gwlbd_signalfd();
 	sig_ev = (struct gwlb_ev){ .fd = sig_fd, .cb = sig_cb };
 	tick_ev.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -291,12 +295,17 @@ int main(int argc, char **argv)
 		return die("cannot set up signals and timers: %m");
 
 	/* Before the health server: a health page that answers means everything is up. */
+	ret = gwlb_nft_net_install(nerr, sizeof(nerr));
+	if (ret < 0)
+		return die("%s", nerr);
 	if (gwlbd.opts.policy_file) {
 		char perr[512];
 
 		ret = gwlb_policyproc_start(gwlbd.opts.policy_file, perr, sizeof(perr));
-		if (ret < 0)
+		if (ret < 0) {
+			gwlb_nft_net_remove();
 			return die("policy: %s", perr);
+		}
 	}
 	/* After the policy host made its table, before the first ENI can want a template. */
 	if (gwlb_nftrules_init(gwlbd.opts.nft_rules) < 0) {
@@ -316,6 +325,7 @@ int main(int argc, char **argv)
 			/* Leave nothing in the kernel behind us. */
 			gwlb_nftrules_fini();
 			gwlb_policyproc_stop();
+			gwlb_nft_net_remove();
 			if (ret == -EADDRINUSE)
 				return die("health port %u is in use: choose another with -p", hc.port);
 			return die("cannot start the health server on port %u: %s", hc.port,
@@ -342,6 +352,11 @@ int main(int argc, char **argv)
 	if (gwlbd.opts.health_port)
 		gwlb_health_stop();
 	gwlb_policyproc_stop();
+	/* Every ENI's elements went with its DESTROY; the table goes now. */
+	ret = gwlb_nft_net_remove();
+	if (ret < 0)
+		log_crit(GWLB_LS_CORE, "cannot remove nft table inet %s: %s", GWLB_NFT_NET_TABLE,
+			 strerror(-ret));
 	gwlb_eni_fini();
 	/* After the ENIs: their tables go with them, then the global files' own. */
 	gwlb_nftrules_fini();

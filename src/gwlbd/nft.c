@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/x_tables.h>
@@ -35,6 +36,7 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
+#include "eniidx.h"
 #include "nft.h"
 
 #ifndef NETLINK_CAP_ACK
@@ -492,7 +494,7 @@ static int udata_comment(uint8_t type, const char *comment, const void **data, u
 	return 0;
 }
 
-static struct nftnl_rule *rule_new(const char *chain, const char *comment)
+static struct nftnl_rule *rule_new_in(const char *table, const char *chain, const char *comment)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nftnl_udata_buf *ub;
@@ -502,7 +504,7 @@ static struct nftnl_rule *rule_new(const char *chain, const char *comment)
 	if (!r)
 		return NULL;
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, GWLB_NFT_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 	if (comment) {
 		if (udata_comment(NFTNL_UDATA_RULE_COMMENT, comment, &data, &len, &ub)) {
@@ -513,6 +515,11 @@ static struct nftnl_rule *rule_new(const char *chain, const char *comment)
 		nftnl_udata_buf_free(ub);
 	}
 	return r;
+}
+
+static struct nftnl_rule *rule_new(const char *chain, const char *comment)
+{
+	return rule_new_in(GWLB_NFT_TABLE, chain, comment);
 }
 
 static const struct gwlb_nft_set *set_find(const struct gwlb_nft_set *v, unsigned n,
@@ -675,6 +682,19 @@ static int tx_table(struct nft_tx *tx, uint16_t type, uint16_t flags, const char
 	nft_tx_next(tx);
 	nftnl_table_free(t);
 	return 0;
+}
+
+/* add (a no-op if it exists), delete, add: replaces an old table, or none, atomically */
+static int tx_table_replace(struct nft_tx *tx, const char *name, const char *comment)
+{
+	int ret;
+
+	ret = tx_table(tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, name, NULL);
+	if (!ret)
+		ret = tx_table(tx, NFT_MSG_DELTABLE, 0, name, NULL);
+	if (!ret)
+		ret = tx_table(tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, name, comment);
+	return ret;
 }
 
 /* hook < 0: a regular chain */
@@ -897,16 +917,21 @@ static int set_comment(struct nftnl_set *s, const char *comment)
 	return 0;
 }
 
-static struct nftnl_set *set_obj(const char *name)
+static struct nftnl_set *set_obj_in(const char *table, const char *name)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 
 	if (!s)
 		return NULL;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, GWLB_NFT_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	return s;
+}
+
+static struct nftnl_set *set_obj(const char *name)
+{
+	return set_obj_in(GWLB_NFT_TABLE, name);
 }
 
 static int tx_set_msg(struct nft_tx *tx, struct nftnl_set *s, uint16_t type, uint16_t flags,
@@ -1345,12 +1370,7 @@ int gwlb_nft_install(const struct gwlb_nft_cfg *cfg, bool native, char *err, siz
 		nft_strerr(err, errlen, "building the transaction", ret, NULL);
 		return ret;
 	}
-	/* add (a no-op if it exists), delete, add: replaces an old table, or none, atomically */
-	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_TABLE, NULL);
-	if (!ret)
-		ret = tx_table(&tx, NFT_MSG_DELTABLE, 0, GWLB_NFT_TABLE, NULL);
-	if (!ret)
-		ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_TABLE,
+	ret = tx_table_replace(&tx, GWLB_NFT_TABLE,
 			       "managed by gwlbd: changes are lost when it restarts");
 	if (!ret)
 		ret = tx_chain(&tx, GWLB_NFT_TABLE, GWLB_NFT_CHAIN_PRE, NF_INET_FORWARD,
@@ -1416,7 +1436,8 @@ int gwlb_nft_reload(const struct gwlb_nft_cfg *cfg, const struct gwlb_nft_set *o
 	return ret;
 }
 
-int gwlb_nft_remove(void)
+/* Delete table `name` in one transaction; 0 also when there was none. */
+static int table_remove(const char *name)
 {
 	struct nft_tx tx;
 	int ret;
@@ -1424,14 +1445,22 @@ int gwlb_nft_remove(void)
 	ret = nft_tx_init(&tx);
 	if (ret)
 		return ret;
-	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, GWLB_NFT_TABLE, NULL);
+	/* add (a no-op if it exists), then delete: no ENOENT when it is not there */
+	ret = tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, name, NULL);
 	if (!ret)
-		ret = tx_table(&tx, NFT_MSG_DELTABLE, 0, GWLB_NFT_TABLE, NULL);
+		ret = tx_table(&tx, NFT_MSG_DELTABLE, 0, name, NULL);
 	if (!ret)
 		ret = nft_tx_send(&tx, true);
+	nft_tx_fini(&tx);
+	return ret;
+}
+
+int gwlb_nft_remove(void)
+{
+	int ret = table_remove(GWLB_NFT_TABLE);
+
 	if (!ret)
 		queue_path = "none";
-	nft_tx_fini(&tx);
 	return ret;
 }
 
@@ -2086,4 +2115,371 @@ const char *gwlb_nft_elem_str(uint32_t key_type, const struct gwlb_nft_elem_info
 	key_str(key_type, e->key_end, e->key_end_len, hi, sizeof(hi));
 	snprintf(buf, len, "%s-%s", lo, hi);
 	return buf;
+}
+
+/*
+ * ---- gwlbd's networking table: inet gwlbnf-net ----
+ *
+ * Owned by gwlbd's main process (the policy host owns inet gwlbnf and never touches this
+ * one). It gives each ENI its conntrack zone and the ENI index in the low 16 bits of the
+ * packet and ct mark (src/lib/eniidx.h):
+ *
+ *   map eni_zone { typeof iifname : ct zone }        gwi name -> zone
+ *   map eni_mark { type ifname : verdict }           gwi name -> jump eni_<index>
+ *   map eni_return { type mark : verdict }           index -> jump eni_<index>
+ *   chain eni_<index> {
+ *     meta mark set meta mark & 0xffff0000 | <index>
+ *     iifname "gwi-*" ct mark set ct mark & 0xffff0000 | <index>
+ *   }
+ *   chain zone_pre { type filter hook prerouting priority raw;
+ *     iifname "gwi-*" ct original zone set iifname map @eni_zone }
+ *   chain mark_pre { type filter hook prerouting priority mangle;
+ *     iifname "gwi-*" iifname vmap @eni_mark
+ *     iifname != "gwi-*" ct mark & 0x0000ffff vmap @eni_return }
+ *
+ * Why a chain per ENI rather than `meta mark set meta mark & M | iifname map @m`: an OR of
+ * two registers needs a newer nft than this one (1.0.6 refuses it, and could not list it),
+ * and the bits above the index (the policy decision, the users') must survive; with the
+ * index a constant of the ENI's chain, every rule is a plain mask-and-xor. The chain names
+ * are not "zone" and "mark": those are nft keywords, and a listing must read back.
+ */
+
+#define NET_PRIO_RAW		(-300)
+#define NET_PRIO_MANGLE		(-150)
+/* nft's datatypes and byte orders, as `nft list` decodes the maps */
+#define NFT_TYPE_INTEGER	4
+#define NFT_TYPE_MARK		19
+#define NFT_TYPE_IFNAME		41
+#define NFT_BYTEORDER_HOST	1
+/* nft's expression ids in a typeof description (nftables' enum expr_types) */
+#define NFT_EXPR_ID_META	9
+#define NFT_EXPR_ID_CT		12
+
+static void net_strerr(char *err, size_t errlen, const char *what, int ret)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "nft table inet %s: %s: %s", GWLB_NFT_NET_TABLE, what,
+			 strerror(-ret));
+}
+
+static int e_lookup_map(struct nftnl_rule *r, const char *set, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (e) {
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, dreg);
+	}
+	return rule_add(r, e);
+}
+
+/* One typeof part: {expr id, {key, [dir]}}, as nft writes it. */
+static bool udata_typeof(struct nftnl_udata_buf *ub, uint8_t type, uint32_t expr, uint32_t key,
+			 bool with_dir)
+{
+	struct nftnl_udata *n1, *n2;
+
+	n1 = nftnl_udata_nest_start(ub, type);
+	if (!n1 || !nftnl_udata_put_u32(ub, NFTNL_UDATA_SET_TYPEOF_EXPR, expr))
+		return false;
+	n2 = nftnl_udata_nest_start(ub, NFTNL_UDATA_SET_TYPEOF_DATA);
+	if (!n2 || !nftnl_udata_put_u32(ub, 0, key) ||
+	    (with_dir && !nftnl_udata_put_u32(ub, 1, UINT32_MAX)))	/* no direction */
+		return false;
+	nftnl_udata_nest_end(ub, n2);
+	nftnl_udata_nest_end(ub, n1);
+	return true;
+}
+
+/* A map of table gwlbnf-net; typeof_zone: eni_zone's `typeof iifname : ct zone`. */
+static int net_map_new(struct nft_tx *tx, const char *name, uint32_t key_type, uint32_t key_len,
+		       uint32_t data_type, uint32_t data_len, bool typeof_zone)
+{
+	struct nftnl_set *s = set_obj_in(GWLB_NFT_NET_TABLE, name);
+	struct nftnl_udata_buf *ub;
+	bool ok;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, data_type);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, data_len);
+	/* without the byte orders nft would list a host-order zone as a big-endian number */
+	ub = nftnl_udata_buf_alloc(256);
+	ok = ub && nftnl_udata_put_u32(ub, NFTNL_UDATA_SET_KEYBYTEORDER, NFT_BYTEORDER_HOST) &&
+	     nftnl_udata_put_u32(ub, NFTNL_UDATA_SET_DATABYTEORDER,
+				 data_type == NFT_DATA_VERDICT ? 0 : NFT_BYTEORDER_HOST);
+	if (ok && typeof_zone)
+		ok = udata_typeof(ub, NFTNL_UDATA_SET_KEY_TYPEOF, NFT_EXPR_ID_META,
+				  NFT_META_IIFNAME, false) &&
+		     udata_typeof(ub, NFTNL_UDATA_SET_DATA_TYPEOF, NFT_EXPR_ID_CT, NFT_CT_ZONE, true);
+	if (!ok) {
+		nftnl_udata_buf_free(ub);
+		nftnl_set_free(s);
+		return -ENOMEM;
+	}
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ub),
+			   nftnl_udata_buf_len(ub));
+	nftnl_udata_buf_free(ub);
+	return tx_set_msg(tx, s, NFT_MSG_NEWSET, NLM_F_CREATE, name);
+}
+
+/* The end of building rule r: queued when building went well (ret 0), else freed. */
+static int net_rule_commit(struct nft_tx *tx, struct nftnl_rule *r, int ret, const char *what)
+{
+	if (ret) {
+		nftnl_rule_free(r);
+		return ret;
+	}
+	return tx_add_rule(tx, r, what);
+}
+
+static int net_rules(struct nft_tx *tx)
+{
+	struct nftnl_rule *r;
+	struct nftnl_expr *e;
+	int ret;
+
+	/* iifname "gwi-*" ct original zone set iifname map @eni_zone */
+	r = rule_new_in(GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_ZONE, NULL);
+	if (!r)
+		return -ENOMEM;
+	ret = e_iifname(r, GWLB_NFT_IIF_MATCH, NFT_CMP_EQ);
+	if (!ret)
+		ret = e_meta_load(r, NFT_META_IIFNAME);
+	if (!ret)
+		ret = e_lookup_map(r, GWLB_NFT_NET_MAP_ZONE, NFT_REG_1);
+	if (!ret) {
+		e = nftnl_expr_alloc("ct");
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_ZONE);
+			nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+		}
+		ret = rule_add(r, e);
+	}
+	ret = net_rule_commit(tx, r, ret, "rule zone");
+	if (ret)
+		return ret;
+
+	/* iifname "gwi-*" iifname vmap @eni_mark */
+	r = rule_new_in(GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_MARK, NULL);
+	if (!r)
+		return -ENOMEM;
+	ret = e_iifname(r, GWLB_NFT_IIF_MATCH, NFT_CMP_EQ);
+	if (!ret)
+		ret = e_meta_load(r, NFT_META_IIFNAME);
+	if (!ret)
+		ret = e_lookup_map(r, GWLB_NFT_NET_MAP_MARK, NFT_REG_VERDICT);
+	ret = net_rule_commit(tx, r, ret, "rule mark");
+	if (ret)
+		return ret;
+
+	/* iifname != "gwi-*" ct mark & 0x0000ffff vmap @eni_return: replies regain the mark */
+	r = rule_new_in(GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_MARK, NULL);
+	if (!r)
+		return -ENOMEM;
+	ret = e_iifname(r, GWLB_NFT_IIF_MATCH, NFT_CMP_NEQ);
+	if (!ret)
+		ret = e_ct_load(r, NFT_CT_MARK);
+	if (!ret)
+		ret = e_bitwise(r, GWLB_ENIIDX_MARK_MASK, 0);
+	if (!ret)
+		ret = e_lookup_map(r, GWLB_NFT_NET_MAP_RETURN, NFT_REG_VERDICT);
+	return net_rule_commit(tx, r, ret, "rule return mark");
+}
+
+int gwlb_nft_net_install(char *err, size_t errlen)
+{
+	struct nft_tx tx;
+	int ret;
+
+	ret = nft_tx_init(&tx);
+	if (ret) {
+		net_strerr(err, errlen, "building the transaction", ret);
+		return ret;
+	}
+	/* a table left by a killed gwlbd goes too */
+	ret = tx_table_replace(&tx, GWLB_NFT_NET_TABLE,
+			       "managed by gwlbd: ENI zones and marks; removed when it stops");
+	if (!ret)
+		ret = net_map_new(&tx, GWLB_NFT_NET_MAP_ZONE, NFT_TYPE_IFNAME, IFNAMSIZ,
+				  NFT_TYPE_INTEGER, sizeof(uint16_t), true);
+	if (!ret)
+		ret = net_map_new(&tx, GWLB_NFT_NET_MAP_MARK, NFT_TYPE_IFNAME, IFNAMSIZ,
+				  NFT_DATA_VERDICT, 0, false);
+	if (!ret)
+		ret = net_map_new(&tx, GWLB_NFT_NET_MAP_RETURN, NFT_TYPE_MARK, sizeof(uint32_t),
+				  NFT_DATA_VERDICT, 0, false);
+	if (!ret)
+		ret = tx_chain(&tx, GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_ZONE, NF_INET_PRE_ROUTING,
+			       NET_PRIO_RAW, "each ENI's flows in its own conntrack zone",
+			       "chain " GWLB_NFT_NET_CHAIN_ZONE);
+	if (!ret)
+		ret = tx_chain(&tx, GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_MARK, NF_INET_PRE_ROUTING,
+			       NET_PRIO_MANGLE, "the ENI index in the packet and ct mark's low 16 bits",
+			       "chain " GWLB_NFT_NET_CHAIN_MARK);
+	if (!ret)
+		ret = net_rules(&tx);
+	if (ret) {
+		net_strerr(err, errlen, "building the transaction", ret);
+	} else {
+		ret = nft_tx_send(&tx, true);
+		if (ret)
+			net_strerr(err, errlen, nft_tx_what(&tx, tx.err_seq), ret);
+	}
+	nft_tx_fini(&tx);
+	return ret;
+}
+
+int gwlb_nft_net_remove(void)
+{
+	return table_remove(GWLB_NFT_NET_TABLE);
+}
+
+/* One element of a gwlbnf-net map: data (data_len bytes) or a jump to chain. */
+static int net_elem(struct nft_tx *tx, const char *map, bool add, const void *key,
+		    uint32_t key_len, const void *data, uint32_t data_len, const char *chain)
+{
+	struct nftnl_set *s = set_obj_in(GWLB_NFT_NET_TABLE, map);
+	struct nftnl_set_elem *e;
+
+	if (!s)
+		return -ENOMEM;
+	e = nftnl_set_elem_alloc();
+	if (!e) {
+		nftnl_set_free(s);
+		return -ENOMEM;
+	}
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, key_len);
+	if (add && chain) {
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_JUMP);
+		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
+	} else if (add) {
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, data_len);
+	}
+	nftnl_set_elem_add(s, e);
+	return tx_set_msg(tx, s, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+			  add ? NLM_F_CREATE : 0, map);
+}
+
+/* meta mark set meta mark & ~M | index; iifname "gwi-*" ct mark set ct mark & ~M | index */
+static int net_eni_chain_rules(struct nft_tx *tx, const char *chain, uint32_t mark)
+{
+	struct nftnl_rule *r;
+	int ret;
+
+	r = rule_new_in(GWLB_NFT_NET_TABLE, chain, NULL);
+	if (!r)
+		return -ENOMEM;
+	ret = e_meta_load(r, NFT_META_MARK);
+	if (!ret)
+		ret = e_bitwise(r, ~GWLB_ENIIDX_MARK_MASK, mark);
+	if (!ret)
+		ret = e_meta_set(r, NFT_META_MARK);
+	ret = net_rule_commit(tx, r, ret, "rule eni mark");
+	if (ret)
+		return ret;
+
+	r = rule_new_in(GWLB_NFT_NET_TABLE, chain, NULL);
+	if (!r)
+		return -ENOMEM;
+	ret = e_iifname(r, GWLB_NFT_IIF_MATCH, NFT_CMP_EQ);
+	if (!ret)
+		ret = e_ct_load(r, NFT_CT_MARK);
+	if (!ret)
+		ret = e_bitwise(r, ~GWLB_ENIIDX_MARK_MASK, mark);
+	if (!ret)
+		ret = e_ct_set(r, NFT_CT_MARK);
+	return net_rule_commit(tx, r, ret, "rule eni ct mark");
+}
+
+static int net_chain_del(struct nft_tx *tx, const char *chain)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!c || !r) {
+		nftnl_chain_free(c);
+		nftnl_rule_free(r);
+		return -ENOMEM;
+	}
+	/* DELRULE naming only the chain flushes it; a chain with rules cannot be deleted */
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, GWLB_NFT_NET_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nlh = nft_tx_msg(tx, NFT_MSG_DELRULE, NFPROTO_INET, 0, "flush eni chain");
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nft_tx_next(tx);
+	nftnl_rule_free(r);
+
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, GWLB_NFT_NET_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chain);
+	nlh = nft_tx_msg(tx, NFT_MSG_DELCHAIN, NFPROTO_INET, 0, "delete eni chain");
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nft_tx_next(tx);
+	nftnl_chain_free(c);
+	return 0;
+}
+
+int gwlb_nft_net_eni(const char *gwi, uint16_t index, bool add, char *err, size_t errlen)
+{
+	char name[IFNAMSIZ] = { 0 }, chain[32];
+	uint32_t mark = gwlb_eniidx_mark(index);
+	uint16_t zone = gwlb_eniidx_zone(index);
+	struct nft_tx tx;
+	int ret;
+
+	if (!index || !gwi || strlen(gwi) >= IFNAMSIZ) {
+		net_strerr(err, errlen, "bad ENI", -EINVAL);
+		return -EINVAL;
+	}
+	/* an ifname key is the whole IFNAMSIZ bytes, NUL padded, as iifname loads it */
+	memcpy(name, gwi, strlen(gwi));
+	snprintf(chain, sizeof(chain), GWLB_NFT_NET_CHAIN_ENI "%u", index);
+	ret = nft_tx_init(&tx);
+	if (ret) {
+		net_strerr(err, errlen, "building the transaction", ret);
+		return ret;
+	}
+	if (add) {
+		ret = tx_chain(&tx, GWLB_NFT_NET_TABLE, chain, -1, 0, gwi, "add eni chain");
+		if (!ret)
+			ret = net_eni_chain_rules(&tx, chain, mark);
+		if (!ret)
+			ret = net_elem(&tx, GWLB_NFT_NET_MAP_ZONE, true, name, sizeof(name), &zone,
+				       sizeof(zone), NULL);
+		if (!ret)
+			ret = net_elem(&tx, GWLB_NFT_NET_MAP_MARK, true, name, sizeof(name), NULL, 0,
+				       chain);
+		if (!ret)
+			ret = net_elem(&tx, GWLB_NFT_NET_MAP_RETURN, true, &mark, sizeof(mark), NULL,
+				       0, chain);
+	} else {
+		/* the maps' jumps first: a chain still jumped to cannot go */
+		ret = net_elem(&tx, GWLB_NFT_NET_MAP_RETURN, false, &mark, sizeof(mark), NULL, 0,
+			       NULL);
+		if (!ret)
+			ret = net_elem(&tx, GWLB_NFT_NET_MAP_MARK, false, name, sizeof(name), NULL, 0,
+				       NULL);
+		if (!ret)
+			ret = net_elem(&tx, GWLB_NFT_NET_MAP_ZONE, false, name, sizeof(name), NULL, 0,
+				       NULL);
+		if (!ret)
+			ret = net_chain_del(&tx, chain);
+	}
+	if (ret) {
+		net_strerr(err, errlen, "building the transaction", ret);
+	} else {
+		ret = nft_tx_send(&tx, true);
+		if (ret)
+			net_strerr(err, errlen, nft_tx_what(&tx, tx.err_seq), ret);
+	}
+	nft_tx_fini(&tx);
+	return ret;
 }

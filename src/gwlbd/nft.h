@@ -269,4 +269,29 @@ const char *gwlb_nft_type_str(uint32_t key_type, char *buf, size_t len);
 const char *gwlb_nft_elem_str(uint32_t key_type, const struct gwlb_nft_elem_info *e, char *buf,
 			      size_t len);
 
+/*
+ * gwlbd's networking table inet gwlbnf-net (the main process's, never the policy host's):
+ * each ENI's conntrack zone and the ENI index in the low 16 bits of the packet and ct
+ * mark, values from src/lib/eniidx.h. See the section in nft.c for every object.
+ */
+#define GWLB_NFT_NET_TABLE		"gwlbnf-net"
+#define GWLB_NFT_NET_MAP_ZONE		"eni_zone"
+#define GWLB_NFT_NET_MAP_MARK		"eni_mark"
+#define GWLB_NFT_NET_MAP_RETURN		"eni_return"
+#define GWLB_NFT_NET_CHAIN_ZONE		"zone_pre"
+#define GWLB_NFT_NET_CHAIN_MARK		"mark_pre"
+#define GWLB_NFT_NET_CHAIN_ENI		"eni_"	/* + index */
+
+/* Create (or replace) table inet gwlbnf-net, no ENIs in it, in one transaction. 0 or -errno, err. */
+int gwlb_nft_net_install(char *err, size_t errlen);
+
+/* Delete table inet gwlbnf-net in one transaction. 0 also when there was none. */
+int gwlb_nft_net_remove(void);
+
+/*
+ * Add (add) or remove one ENI's objects, gwi interface name and index: its chain and its
+ * element in each map, in one transaction. 0 or -errno with what failed in err.
+ */
+int gwlb_nft_net_eni(const char *gwi, uint16_t index, bool add, char *err, size_t errlen);
+
 #endif

@@ -338,7 +338,7 @@ static int child_spawn(pid_t *pid, int *pidfd, int *sock, char *err, size_t errl
 	/* Tun queues and GENEVE sockets are close-on-exec already; this also covers a leak. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, CHILD_FD + 1);
 	/* The very binary gwlbd runs, even once an upgrade replaced the file: same protocol. */
-	ret = gwlb_hook_spawn(pid, pidfd, "/proc/self/exe", &fa, argv);
+	ret = gwlb_hook_spawn(pid, pidfd, "/proc/self/exe", &fa, argv, NULL);
 	posix_spawn_file_actions_destroy(&fa);
 	close(sv[1]);
 	if (ret) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eni.h"
+#include "eniidx.h"
 #include "gwlbd.h"
 #include "log.h"
 #include "policyproc.h"
@@ -147,9 +148,16 @@ static void eni_json(struct eni *e, void *arg)
 	if (gwlbd.ft)
 		gwlb_flowtab_eni_stats(gwlbd.ft, e->idx, &flows, &evictions);
 	snprintf(eni, sizeof(eni), "eni-%s", e->id_hex);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:I, s:I}",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:I, s:I, s:I, s:I, "
+		      "s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:I, s:I}",
 		      "eni", eni, "eniStr", eni, "id", e->id_hex, "gwi", e->gwi,
 		      "gwo", e->gwo_fd ? e->gwo : "", "state", state,
+		      "index", (int)e->index, "mark", (json_int_t)gwlb_eniidx_mark(e->index),
+		      "zone", (int)gwlb_eniidx_zone(e->index),
+		      "route_table",
+		      (json_int_t)gwlb_eniidx_table(gwlbd.opts.route_table_base, e->index),
+		      "rule_priority",
+		      (json_int_t)gwlb_eniidx_priority(gwlbd.opts.rule_prio_base, e->index),
 		      "age_s", (json_int_t)((gwlbd_now_ms() - e->created_ms) / 1000),
 		      "idle_s", (json_int_t)(gwlbd_now() - atomic_load(&e->last_active)),
 		      "tunnelIn", "packets", (json_int_t)gwlb_ctr_get(&e->rx_pkts),

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "eniidx.h"
 #include "opts.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -64,6 +65,9 @@ enum {
 	OPT_CTL_GROUP,
 	OPT_POLICY_CHILD,
 	OPT_NFT_RULES,
+	OPT_ROUTE_TABLE_BASE,
+	OPT_RULE_PRIO_BASE,
+	OPT_STATE_FILE,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':' instead of '?'. */
@@ -97,6 +101,9 @@ static const struct option long_opts[] = {
 	{ "policy-child",	required_argument,	NULL, OPT_POLICY_CHILD },
 	{ "mtu",		required_argument,	NULL, OPT_MTU },
 	{ "health-address",	required_argument,	NULL, OPT_HEALTH_ADDRESS },
+	{ "route-table-base",	required_argument,	NULL, OPT_ROUTE_TABLE_BASE },
+	{ "rule-priority-base",	required_argument,	NULL, OPT_RULE_PRIO_BASE },
+	{ "state-file",		required_argument,	NULL, OPT_STATE_FILE },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -121,6 +128,8 @@ static const struct num_range {
 	{ OPT_UDP_RCVBUF,	UDP_RCVBUF_MIN,	UDP_RCVBUF_MAX },
 	{ OPT_HOOK_TIMEOUT,	1,		HOOK_TIMEOUT_MAX },
 	{ OPT_MTU,		MTU_MIN,	MTU_MAX },
+	{ OPT_ROUTE_TABLE_BASE,	0,		UINT32_MAX - 1 },
+	{ OPT_RULE_PRIO_BASE,	0,		UINT32_MAX - 1 },
 };
 
 static const char *const section_names[GWLB_LS__MAX] = {
@@ -198,7 +207,14 @@ const char gwlb_opts_usage[] =
 "  --flow-max N         Flow table capacity (default 1048576, 1024..67108864).\n"
 "  --hold-max N         Packets held for new ENIs while their create hook\n"
 "                       runs (default 1024, 0..65536).\n"
-"  --max-eni N          Most ENIs at once (default 1024, 1..65535).\n"
+"  --max-eni N          Most ENIs at once (default 1024, 1..65535); ENIs get\n"
+"                       indexes 1..N, their mark and conntrack zone.\n"
+"  --route-table-base N ENI index i gets route table N + i (default 10000).\n"
+"  --rule-priority-base N\n"
+"                       ENI index i gets rule priority N + i (default 10000;\n"
+"                       the range must miss the main/default rules, 32766-7).\n"
+"  --state-file PATH    Keeps each ENI's index across restarts (default\n"
+"                       " GWLB_STATE_FILE "; '' = none).\n"
 "  --udp-rcvbuf BYTES   Receive buffer of the GENEVE sockets\n"
 "                       (default 8388608, 65536..1073741823).\n"
 "  --hook-timeout SECS  Kill a hook still running after SECS\n"
@@ -343,6 +359,9 @@ void gwlb_opts_defaults(struct gwlb_opts *o)
 	o->mtu = MTU_DEFAULT;
 	o->ctl_socket = GWLB_CTL_SOCKET;
 	o->nft_rules = GWLB_NFT_RULES_DIR;
+	o->route_table_base = GWLB_ENIIDX_TABLE_BASE;
+	o->rule_prio_base = GWLB_ENIIDX_PRIO_BASE;
+	o->state_file = GWLB_STATE_FILE;
 }
 
 const char *gwlb_log_section_name(enum gwlb_log_section s)
@@ -711,6 +730,19 @@ int gwlb_opts_parse(struct gwlb_opts *o, int argc, char **argv, char *err, size_
 		case OPT_NFT_RULES:
 			o->nft_rules = optarg;
 			break;
+		case OPT_ROUTE_TABLE_BASE:
+			r = opt_number(c, optarg, &v, err, errlen);
+			if (!r)
+				o->route_table_base = v;
+			break;
+		case OPT_RULE_PRIO_BASE:
+			r = opt_number(c, optarg, &v, err, errlen);
+			if (!r)
+				o->rule_prio_base = v;
+			break;
+		case OPT_STATE_FILE:
+			o->state_file = optarg;
+			break;
 		default:
 			r = opt_error(c, argc, argv, err, errlen);
 			break;
@@ -718,9 +750,15 @@ int gwlb_opts_parse(struct gwlb_opts *o, int argc, char **argv, char *err, size_
 		if (r < 0)
 			goto out;
 	}
-	if (optind < argc)
+	if (optind < argc) {
 		r = fail(err, errlen, "unexpected argument '%s'; gwlbd takes options only, see gwlbd --help",
 			 argv[optind]);
+		goto out;
+	}
+	/* Options that only make sense together: checked once all are known. */
+	if (gwlb_eniidx_check_ranges(o->max_eni, o->route_table_base, o->rule_prio_base, err,
+				     errlen) < 0)
+		r = -EINVAL;
 out:
 	opterr = saved_opterr;
 	return r;

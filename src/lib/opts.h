@@ -23,6 +23,8 @@
 #else
 #define GWLB_NFT_RULES_DIR	"/etc/gwlbnf/nft-rules"
 #endif
+/* Where gwlbd keeps its ENIs' indexes across restarts. */
+#define GWLB_STATE_FILE		"/var/lib/gwlbnf/enis.state"
 
 enum gwlb_log_section {
 	GWLB_LS_CORE = 0,
@@ -63,7 +65,10 @@ struct gwlb_opts {
 	unsigned n_origins;
 	uint32_t flow_max;		/* --flow-max entries */
 	uint32_t hold_max;		/* --hold-max packets held for ENIs being created */
-	uint32_t max_eni;		/* --max-eni */
+	uint32_t max_eni;		/* --max-eni, also the highest ENI index */
+	uint32_t route_table_base;	/* --route-table-base: ENI index i uses table base + i */
+	uint32_t rule_prio_base;	/* --rule-priority-base: and rule priority base + i */
+	const char *state_file;		/* --state-file PATH; "" = none */
 	uint32_t udp_rcvbuf;		/* --udp-rcvbuf bytes */
 	uint32_t hook_timeout;		/* --hook-timeout seconds */
 	uint16_t mtu;			/* --mtu, default 8500 */

@@ -110,7 +110,7 @@ same_counts()
 {
 	local j c
 	j=$(gwlbd_json '.enis[0] | "\(.tunnelIn.packets) \(.tunnelOut.packets)"') || return 1
-	c=$(lab_gwlbctl enis | awk -v g="$ENI1_GWI" '$2 == g { print $5, $7 }')
+	c=$(lab_gwlbctl enis | awk -v g="$ENI1_GWI" '$2 == g { print $10, $12 }')
 	echo "  /json in/out: $j, gwlbctl enis: $c"
 	[ -n "$c" ] && [ "$j" = "$c" ]
 }
@@ -118,8 +118,8 @@ wait_for same_counts 10 || fail "gwlbctl enis packet counts differ from /json's"
 ctl 0 enis
 grep -qE "^eni-$LAB_ENI1 +$ENI1_GWI +$ENI1_GWO +ready " <<<"$out" ||
 	fail "enis: no line 'eni-$LAB_ENI1 $ENI1_GWI $ENI1_GWO ready'"
-head -n 1 <<<"$out" | grep -q "^ENI  *GWI  *GWO  *STATE  *RX-PKTS" || fail "enis: no header"
-rx=$(awk -v g="$ENI1_GWI" '$2 == g { print $5 }' <<<"$out")
+head -n 1 <<<"$out" | grep -q "^ENI  *GWI  *GWO  *STATE  *INDEX  *MARK  *ZONE  *TABLE  *PRIO  *RX-PKTS" || fail "enis: no header"
+rx=$(awk -v g="$ENI1_GWI" '$2 == g { print $10 }' <<<"$out")
 expect_gt "gwlbctl enis RX-PKTS" "$rx" 100
 ok "gwlbctl enis lists eni-$LAB_ENI1 on $ENI1_GWI with /json's packet counts"
 ctl_json enis
@@ -200,7 +200,7 @@ ping_ok cli1 "$LAB_SRV4" 3
 step "a second gwlbd on the same socket is refused"
 rc=0
 echo "+ [app] gwlbd --ctl-socket $SOCK --geneve-port 7082"
-lab_exec app timeout 10 "$GWLBD" --ctl-socket "$SOCK" --geneve-port 7082 \
+lab_exec app timeout 10 "$GWLBD" --ctl-socket "$SOCK" --state-file "$LAB_DIR/enis2.state" --geneve-port 7082 \
 	>"$LAB_DIR/out2" 2>"$LAB_DIR/err2" || rc=$?
 sed 's/^/  stderr: /' "$LAB_DIR/err2"
 expect_eq "second gwlbd exit status" "$rc" 1

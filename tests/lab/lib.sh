@@ -294,6 +294,17 @@ gwlbd_alive()
 	ok "gwlbd still runs as pid $LAB_GWLBD_PID"
 }
 
+# ct_with_decision DECISION: the `conntrack -L` lines on stdin whose mark carries policy
+# decision DECISION (1 accepted, 2 dropped) in bits 16-17, whatever the ENI index in bits
+# 0-15 (mark=65537: ENI index 1, accepted).
+ct_with_decision()
+{
+	awk -v d="$1" 'match($0, /mark=[0-9]+/) {
+		m = substr($0, RSTART + 5, RLENGTH - 5) + 0
+		if (int(m / 65536) % 4 == d) print
+	}'
+}
+
 # The ENI names gwlbd must use, computed independently of it.
 ENI1_GWI=gwi-$(lab_eni_b60 "$LAB_ENI1" 2>/dev/null || echo e8WXgsTQDkf)
 ENI1_GWO=gwo-${ENI1_GWI#gwi-}

@@ -117,7 +117,7 @@ EOF2
 step "on-module-error = refuse-start: a wrong ABI stops the start"
 write_policy refuse-start
 rc=0
-out=$(lab_exec app timeout 20 "$GWLBD" --ctl-socket "$LAB_DIR/ctl.sock" --policy "$LAB_DIR/policy.conf" -p 0 2>&1) || rc=$?
+out=$(lab_exec app timeout 20 "$GWLBD" --ctl-socket "$LAB_DIR/ctl.sock" --state-file "$LAB_DIR/enis.state" --policy "$LAB_DIR/policy.conf" -p 0 2>&1) || rc=$?
 echo "$out" | tail -n 3
 expect_eq "gwlbd exit status with a refused module" "$rc" 1
 grep -q "policy.conf:6" <<<"$out" || fail "the refusal does not name policy.conf:6: $out"

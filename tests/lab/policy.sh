@@ -63,8 +63,12 @@ step "the decision is in conntrack"
 echo "+ [app] conntrack -L -p tcp --dport $LAB_HTTP_PORT"
 ct=$(lab_exec app conntrack -L -p tcp --dport "$LAB_HTTP_PORT" 2>/dev/null)
 echo "$ct" | head -n 3
-grep -q "mark=65536" <<<"$ct" || fail "no conntrack entry with mark=65536 (decision 'accepted')"
-ok "conntrack entry carries the accepted decision (mark=65536)"
+# The decision (bits 16-17) shares the mark with the ENI's index (bits 0-15).
+idx=$(gwlbd_json '.enis[0].index')
+want=$((65536 + idx))
+grep -q "mark=$want " <<<"$ct" ||
+	fail "no conntrack entry with mark=$want (decision 'accepted' | ENI index $idx)"
+ok "conntrack entry carries the accepted decision and the ENI's index (mark=$want)"
 
 step "SIGHUP with a broken policy keeps the running one"
 printf '[queue]\ncount = 1\n[policy]\nmodule = accept\nfial = open\n' >"$LAB_DIR/policy.conf"

@@ -93,15 +93,17 @@ denied()
 	ok "denied: $url $* (curl status $rc after $((t1 - t0)) s, nothing received)"
 }
 
-# ct_has PORT MARK WHAT: a conntrack entry to PORT carries MARK.
+# ct_has PORT DECISION WHAT: a conntrack entry to PORT carries DECISION (1 accepted, 2
+# dropped) in mark bits 16-17; bits 0-15 are the ENI's index.
 ct_has()
 {
-	local port=$1 mark=$2 what=$3 ct
+	local port=$1 d=$2 what=$3 ct
 	echo "+ [app] conntrack -L -p tcp --dport $port"
 	ct=$(lab_exec app conntrack -L -p tcp --dport "$port" 2>/dev/null)
 	echo "$ct"
-	grep -q "mark=$mark " <<<"$ct" || fail "no conntrack entry to port $port with mark=$mark ($what)"
-	ok "$what: conntrack mark=$mark"
+	[ -n "$(ct_with_decision "$d" <<<"$ct")" ] ||
+		fail "no conntrack entry to port $port with decision $d in its mark ($what)"
+	ok "$what: conntrack mark carries decision $d"
 }
 
 queued() { gwlbd_json '.policy.queues[0].received // 0'; }
@@ -119,7 +121,7 @@ expect_gt "packets of the download through gwlbd" "$((rx1 - rx0))" 1000
 [ "$((q1 - q0))" -lt 30 ] ||
 	fail "$((q1 - q0)) packets of one allowed download were queued: it must be offloaded"
 ok "only $((q1 - q0)) of $((rx1 - rx0)) packets went to userspace"
-ct_has "$TLS_PORT" 65536 "allowed HTTPS flow"
+ct_has "$TLS_PORT" 1 "allowed HTTPS flow"
 
 step "denied HTTPS names"
 denied cli1 "https://www.bad.test:$TLS_PORT/" --resolve "www.bad.test:$TLS_PORT:$LAB_SRV4"
@@ -127,7 +129,7 @@ denied cli1 "https://other.test:$TLS_PORT/" --resolve "other.test:$TLS_PORT:$LAB
 
 step "HTTP Host"
 allowed cli1 "http://$LAB_SRV4:$LAB_HTTP_PORT/blob" -H "Host: allowed.example.com"
-ct_has "$LAB_HTTP_PORT" 65536 "allowed HTTP flow"
+ct_has "$LAB_HTTP_PORT" 1 "allowed HTTP flow"
 denied cli1 "http://$LAB_SRV4:$LAB_HTTP_PORT/blob" -H "Host: www.bad.test"
 
 step "what is neither TLS nor HTTP follows unknown=drop"
@@ -217,10 +219,10 @@ ok "$(grep -m1 'deny tls www.bad.test' "$LAB_DIR/gwlbd.log" | cut -c1-160)"
 
 step "denied flows in conntrack"
 ct=$(lab_exec app conntrack -L -p tcp --dport "$TLS_PORT" 2>/dev/null)
-[ "$(grep -c "mark=131072 " <<<"$ct")" -ge 3 ] ||
-	fail "expected three dropped flows (mark=131072) to port $TLS_PORT: $ct"
-ok "three HTTPS flows to port $TLS_PORT with mark=131072 (dropped)"
-ct_has "$LAB_HTTP_PORT" 131072 "denied HTTP flow"
+[ "$(ct_with_decision 2 <<<"$ct" | wc -l)" -ge 3 ] ||
+	fail "expected three dropped flows (decision 2 in the mark) to port $TLS_PORT: $ct"
+ok "three HTTPS flows to port $TLS_PORT with decision 2 (dropped) in their mark"
+ct_has "$LAB_HTTP_PORT" 2 "denied HTTP flow"
 
 lab_gwlbd_stop
 

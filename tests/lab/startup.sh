@@ -18,7 +18,7 @@ expect_fail()
 	local what=$1 pattern=$2 rc=0 nlines
 	shift 2
 	echo "+ [app] ${WRAP[*]} gwlbd $*"
-	lab_exec app timeout 10 "${WRAP[@]}" "$GWLBD" --ctl-socket "$LAB_DIR/ctl.sock" "$@" \
+	lab_exec app timeout 10 "${WRAP[@]}" "$GWLBD" --ctl-socket "$LAB_DIR/ctl.sock" --state-file "$LAB_DIR/enis.state" "$@" \
 		>"$LAB_DIR/out" 2>"$LAB_DIR/err" || rc=$?
 	sed 's/^/  stderr: /' "$LAB_DIR/err"
 	[ "$rc" = 1 ] || fail "$what: exit status $rc, expected 1"

@@ -52,6 +52,9 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(parse(NULL), 0);
 	ck_assert_str_eq(err, "");
 	ck_assert_ptr_null(o.create_hook);
+	ck_assert_uint_eq(o.route_table_base, 10000);
+	ck_assert_uint_eq(o.rule_prio_base, 10000);
+	ck_assert_str_eq(o.state_file, "/var/lib/gwlbnf/enis.state");
 	ck_assert_ptr_null(o.destroy_hook);
 	ck_assert_uint_eq(o.eni_idle_timeout, 0);
 	ck_assert_uint_eq(o.flow_timeout[GWLB_FLOW_TCP], 350);
@@ -126,6 +129,8 @@ START_TEST(test_gwlbd_flags)
 	ck_assert_int_eq(parse("--geneve-port", "7000", "--timeout-udp", "30",
 			       "--timeout-icmp", "10", "--timeout-other", "5", "--receive-only",
 			       "--flow-max", "2048", "--hold-max", "0", "--max-eni", "65535",
+			       "--rule-priority-base", "40000", "--route-table-base", "1000",
+			       "--state-file", "",
 			       "--udp-rcvbuf", "65536", "--hook-timeout", "3600", "--mtu", "1500",
 			       "--health-address", "127.0.0.1", NULL), 0);
 	ck_assert_uint_eq(o.geneve_port, 7000);
@@ -137,6 +142,9 @@ START_TEST(test_gwlbd_flags)
 	ck_assert_uint_eq(o.flow_max, 2048);
 	ck_assert_uint_eq(o.hold_max, 0);
 	ck_assert_uint_eq(o.max_eni, 65535);
+	ck_assert_uint_eq(o.rule_prio_base, 40000);
+	ck_assert_uint_eq(o.route_table_base, 1000);
+	ck_assert_str_eq(o.state_file, "");
 	ck_assert_uint_eq(o.udp_rcvbuf, 65536);
 	ck_assert_uint_eq(o.hook_timeout, 3600);
 	ck_assert_uint_eq(o.mtu, 1500);
@@ -195,6 +203,14 @@ START_TEST(test_number_errors)
 	ASSERT_BAD("--hold-max", "65537", "--hold-max");
 	ASSERT_BAD("--max-eni", "0", "--max-eni");
 	ASSERT_BAD("--max-eni", "65536", "--max-eni");
+	ASSERT_BAD("--route-table-base", "-1", "--route-table-base");
+	ASSERT_BAD("--route-table-base", "4294967295", "--route-table-base");
+	ASSERT_BAD("--rule-priority-base", "x", "--rule-priority-base");
+	/* Together with the default --max-eni 1024: the ranges the bases open must fit. */
+	ASSERT_BAD("--rule-priority-base", "32000", "32766");
+	ASSERT_BAD("--route-table-base", "200", "253-255");
+	ASSERT_BAD("--max-eni", "30000", "--rule-priority-base");
+	ck_assert_int_eq(parse("--max-eni", "30000", "--rule-priority-base", "40000", NULL), 0);
 	ASSERT_BAD("--udp-rcvbuf", "4096", "--udp-rcvbuf");
 	ASSERT_BAD("--udp-rcvbuf", "4294967296", "--udp-rcvbuf");
 	ASSERT_BAD("--hook-timeout", "0", "--hook-timeout");
@@ -486,7 +502,8 @@ START_TEST(test_usage)
 		"--udpthreads", "--tunthreads", "--udpaffinity", "--tunaffinity", "--logging",
 		"--allowed-origin", "--geneve-port", "--timeout-tcp", "--timeout-udp",
 		"--timeout-icmp", "--timeout-other", "--receive-only", "--flow-max", "--hold-max",
-		"--max-eni", "--udp-rcvbuf", "--hook-timeout", "--mtu", "--health-address",
+		"--max-eni", "--route-table-base", "--rule-priority-base", "--state-file",
+		"--udp-rcvbuf", "--hook-timeout", "--mtu", "--health-address",
 		"/metrics", "CREATE", "DESTROY",
 	};
 	const char *line, *next;
