@@ -6,7 +6,9 @@
 # gwlbd (or gwlbtun) runs it with -c (CREATE, after the tun pair exists) and -r (DESTROY,
 # before the interfaces go). CREATE turns on forwarding and sends what arrives on gwi out of
 # gwo through a route table of the ENI's own; DESTROY removes exactly those rules and routes.
-# The table number is a function of the ENI id (10000 + id mod 50000), so DESTROY finds it
+# Under gwlbd the table is the ENI's own route table, GWLBNF_TABLE from the hook's
+# environment (the same number at CREATE and DESTROY). Under gwlbtun, which sets no
+# GWLBNF_TABLE, it is a function of the ENI id (10000 + id mod 50000), so DESTROY finds it
 # without any state. Set HOOK_LOG=FILE to append one line per call with the arguments.
 set -u
 
@@ -36,6 +38,10 @@ for ((i = 0; i < ${#eni}; i++)); do
 	mod=$(( (mod * 16 + 16#${eni:i:1}) % 50000 ))
 done
 table=$((10000 + mod))
+# gwlbd's per-ENI route table: never another ENI's, unlike the modulo above
+if [[ ${GWLBNF_TABLE:-} =~ ^[0-9]+$ ]]; then
+	table=$GWLBNF_TABLE
+fi
 
 # Remove our rules and routes; each may be absent (DESTROY after a failed CREATE, or twice).
 cleanup()

@@ -42,6 +42,8 @@ table inet \$eni_table {
 		type filter hook forward priority filter - 10; policy accept;
 		iifname \$gwi iifname @blocked tcp dport $LAB_HTTP_PORT counter drop
 		iifname \$gwi iifname @blocked udp dport $LAB_ECHO_PORT counter drop
+		iifname \$gwi meta mark & 0x0000ffff == \$eni_mark ct original zone \$eni_zone counter
+		meta mark \$eni_rtable counter comment "never matches: shows \$eni_rtable"
 	}
 }
 NFT
@@ -93,6 +95,15 @@ r2=$(lab_exec app nft list table inet "$T2")
 grep -q "iifname \"$GWI2\" iifname @blocked tcp dport $LAB_HTTP_PORT counter packets 0 " <<<"$r2" ||
 	fail "cli2's table: expected its own \$gwi ($GWI2) and no drop; got: $r2"
 ok "each ENI's table names its own gwi; only cli1's drops"
+# the per-ENI state's values reach the template: mark, zone and route table of cli2's ENI
+m2=$(gwlbd_json ".enis[] | select(.gwi == \"$GWI2\") | .mark")
+z2=$(gwlbd_json ".enis[] | select(.gwi == \"$GWI2\") | .zone")
+t2=$(gwlbd_json ".enis[] | select(.gwi == \"$GWI2\") | .route_table")
+expect_gt "cli2's ENI mark" "$m2" 0
+grep -qE "meta mark & 0x0000ffff == $(printf '0x%08x' "$m2") ct original zone $z2 counter packets [1-9]" <<<"$r2" &&
+	grep -q "meta mark $(printf '0x%08x' "$t2") counter" <<<"$r2" ||
+	fail "cli2's table: \$eni_mark/\$eni_zone/\$eni_rtable are not the ENI's mark $m2, zone $z2, table $t2 (or the rule counted nothing): $r2"
+ok "cli2's template saw \$eni_mark = $m2, \$eni_zone = $z2, \$eni_rtable = $t2 and matched its traffic"
 
 step "a broken global file: file:line and nft's message, the rest untouched"
 cat >"$RULES/20-broken.nft" <<NFT
