@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctflush.h"
+#include "ctmap.h"
 #include "eni.h"
 #include "eniidx.h"
 #include "eniname.h"
@@ -19,6 +21,10 @@
 #include "udp.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* gwlbnf-ct decodes the decision bits that the policy host's rules write. */
+_Static_assert(GWLB_CTMAP_DECISION_MASK == GWLB_NFT_DECISION_MASK,
+	       "ctmap.h and nft.h disagree on the decision bits");
 
 struct held_pkt {
 	struct held_pkt *next;
@@ -513,7 +519,8 @@ static void eni_finish_destroy(struct eni *e)
 	struct held_pkt *held;
 	struct eni **pp;
 	unsigned flows = 0;
-	char err[512];
+	char err[512], cts[24] = "-";
+	int n;
 
 	eni_epoll(e, EPOLL_CTL_DEL);
 	pthread_mutex_lock(&M.hold_lock);
@@ -544,8 +551,19 @@ static void eni_finish_destroy(struct eni *e)
 		eni_state_save();
 	/* After the DESTROY hook, as the templates came before the CREATE hook. */
 	eni_nft_destroy(e);
-	log_imp(GWLB_LS_TUNNEL, "ENI eni-%s destroyed: %s and %s removed, %u flows flushed",
-		e->id_hex, e->gwi, e->gwo_fd ? e->gwo : "-", flows);
+	/*
+	 * Its map elements are gone, so no new entry gets its zone or mark and the flush
+	 * misses none. At shutdown too: the index stays the ENI's, its flows do not.
+	 */
+	n = gwlb_ctflush_eni(e->index, err, sizeof(err));
+	if (n < 0)
+		log_imp(GWLB_LS_TUNNEL, "eni-%s: conntrack entries of index %u not flushed: %s",
+			e->id_hex, e->index, err);
+	else
+		snprintf(cts, sizeof(cts), "%d", n);
+	log_imp(GWLB_LS_TUNNEL, "ENI eni-%s destroyed: %s and %s removed, %u flows and %s "
+		"conntrack entries (zone/mark %u) flushed", e->id_hex, e->gwi,
+		e->gwo_fd ? e->gwo : "-", flows, cts, e->index);
 	eni_close(e);
 
 	/* Packets that came in while it was going: they start the next incarnation. */

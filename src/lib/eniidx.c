@@ -100,6 +100,14 @@ int gwlb_eniidx_find(const struct gwlb_eniidx *a, uint64_t eni)
 	return -ENOENT;
 }
 
+int gwlb_eniidx_owner(const struct gwlb_eniidx *a, uint32_t idx, uint64_t *eni)
+{
+	if (!idx || idx > a->max || a->slot[idx].state == SLOT_FREE)
+		return -ENOENT;
+	*eni = a->slot[idx].eni;
+	return 0;
+}
+
 static bool recent(const struct gwlb_eniidx *a, const struct slot *s)
 {
 	return s->released && a->release_seq - s->released < ENIIDX_COOLDOWN;

@@ -76,6 +76,9 @@ int gwlb_eniidx_get(struct gwlb_eniidx *a, uint64_t eni, bool *changed);
 /* The index of ENI `eni` (in use or kept), or -ENOENT. */
 int gwlb_eniidx_find(const struct gwlb_eniidx *a, uint64_t eni);
 
+/* The ENI holding index idx (in use or kept): 0 with *eni set, or -ENOENT. */
+int gwlb_eniidx_owner(const struct gwlb_eniidx *a, uint32_t idx, uint64_t *eni);
+
 /* Give ENI `eni`'s index back: free for others. 0 or -ENOENT. */
 int gwlb_eniidx_put(struct gwlb_eniidx *a, uint64_t eni);
 

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * An ENI's conntrack entries, through ctnetlink: walk every entry of the network namespace,
+ * and delete those of one ENI (its zone, or zone 0 with its index in the ct mark: ctmap.h).
+ * gwlbd flushes an ENI on DESTROY; gwlbnf-ct lists, counts and flushes with the same code.
+ * Synchronous and not for the packet path: a dump of a full table takes about a second.
+ */
+#ifndef GWLBD_CTFLUSH_H
+#define GWLBD_CTFLUSH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct nf_conntrack;
+
+/* Called for each entry (valid only during the call): 0 goes on, -errno stops the walk. */
+typedef int (*gwlb_ctflush_fn)(const struct nf_conntrack *ct, void *arg);
+
+/*
+ * Every conntrack entry of the namespace, IPv4 and IPv6. 0, the callback's -errno, or
+ * -errno with the reason in err.
+ */
+int gwlb_ctflush_foreach(gwlb_ctflush_fn fn, void *arg, char *err, size_t errlen);
+
+/* The ENI index an entry belongs to (gwlb_ctmap_owner of its zones and mark); 0: none. */
+uint16_t gwlb_ctflush_owner(const struct nf_conntrack *ct);
+
+/*
+ * Delete every entry of ENI index idx (1..65535). Returns the number deleted (entries that
+ * went away meanwhile are not counted), or -errno with the reason in err.
+ */
+int gwlb_ctflush_eni(uint16_t idx, char *err, size_t errlen);
+
+#endif
