@@ -19,16 +19,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctlclient.h"
 #include "opts.h"
 #include "table.h"
 
 #define EXIT_DAEMON	1
 #define EXIT_USAGE	2
 #define EXIT_CONNECT	3
-
-/* reload loads modules: give gwlbd time */
-#define ANSWER_TIMEOUT_S	30
-#define ANSWER_MAX		(64u << 20)
 
 static const char *sock_path;
 static bool json_out;
@@ -70,30 +67,6 @@ static int usage_error(const struct command *c, const char *fmt, ...)
 
 /* ---- talking to gwlbd ---- */
 
-static int connect_gwlbd(void)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = ANSWER_TIMEOUT_S };
-	int fd;
-
-	if (strlen(sock_path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "gwlbctl: socket path %s is too long\n", sock_path);
-		return -1;
-	}
-	memcpy(sun.sun_path, sock_path, strlen(sock_path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "gwlbctl: cannot connect to %s: %s (is gwlbd running?)\n",
-			sock_path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
 /*
  * Send req (consumed), read one answer line. *ans gets it, or an exit code comes back:
  * EXIT_CONNECT when gwlbd cannot be reached or does not answer, EXIT_DAEMON for an error
@@ -101,102 +74,23 @@ static int connect_gwlbd(void)
  */
 static int request(const char *cmd, json_t *req, json_t **ans)
 {
-	char *line = NULL, *buf = NULL;
-	size_t len = 0, cap = 0, off = 0;
-	json_error_t jerr;
-	const char *e;
-	int fd = -1, ret = EXIT_CONNECT;
+	enum gwlb_ctlclient_result r;
+	char err[512];
 
+	r = gwlb_ctlclient_request(sock_path, cmd, req, ans, err, sizeof(err));
+	if (r == GWLB_CTLCLIENT_OK)
+		return 0;
+	if (*ans && json_out) {
+		char *s = json_dumps(*ans, JSON_COMPACT);
+
+		if (s)
+			puts(s);
+		free(s);
+	}
+	json_decref(*ans);
 	*ans = NULL;
-	json_object_set_new(req, "cmd", json_string(cmd));
-	line = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (!line) {
-		fprintf(stderr, "gwlbctl: out of memory\n");
-		return EXIT_DAEMON;
-	}
-	fd = connect_gwlbd();
-	if (fd < 0)
-		goto cleanup;
-	len = strlen(line);
-	line[len++] = '\n';	/* json_dumps leaves room: its NUL */
-	while (off < len) {
-		ssize_t n = send(fd, line + off, len - off, MSG_NOSIGNAL);
-
-		if (n <= 0) {
-			fprintf(stderr, "gwlbctl: cannot send to %s: %s\n", sock_path,
-				strerror(n < 0 ? errno : EPIPE));
-			goto cleanup;
-		}
-		off += (size_t)n;
-	}
-	shutdown(fd, SHUT_WR);
-	len = 0;
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4096 + 1 > cap) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 65536;
-			if (cap > ANSWER_MAX) {
-				fprintf(stderr, "gwlbctl: answer from gwlbd larger than %u bytes\n",
-					ANSWER_MAX);
-				goto cleanup;
-			}
-			nb = realloc(buf, cap);
-			if (!nb)
-				goto cleanup;
-			buf = nb;
-		}
-		n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n < 0) {
-			fprintf(stderr, "gwlbctl: no answer from gwlbd on %s: %s\n", sock_path,
-				errno == EAGAIN ? "timed out" : strerror(errno));
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (memchr(buf + len - n, '\n', (size_t)n))
-			break;
-	}
-	if (!len) {
-		fprintf(stderr, "gwlbctl: gwlbd on %s closed the connection without an answer\n",
-			sock_path);
-		goto cleanup;
-	}
-	buf[len] = '\0';
-	*ans = json_loads(buf, JSON_DISABLE_EOF_CHECK, &jerr);
-	if (!json_is_object(*ans)) {
-		fprintf(stderr, "gwlbctl: unreadable answer from gwlbd: %s\n", jerr.text);
-		json_decref(*ans);
-		*ans = NULL;
-		ret = EXIT_DAEMON;
-		goto cleanup;
-	}
-	e = json_string_value(json_object_get(*ans, "error"));
-	if (e) {
-		if (json_out) {
-			char *s = json_dumps(*ans, JSON_COMPACT);
-
-			if (s)
-				puts(s);
-			free(s);
-		}
-		fprintf(stderr, "gwlbctl: %s: %s\n", cmd, e);
-		json_decref(*ans);
-		*ans = NULL;
-		ret = EXIT_DAEMON;
-		goto cleanup;
-	}
-	ret = 0;
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	free(line);
-	free(buf);
-	return ret;
+	fprintf(stderr, "gwlbctl: %s\n", err);
+	return r == GWLB_CTLCLIENT_UNREACHABLE ? EXIT_CONNECT : EXIT_DAEMON;
 }
 
 /* -j: the answer as it came, one line. */
