@@ -176,34 +176,6 @@ static const char *jnum(json_t *o, const char *key, char *buf, size_t len)
 	return buf;
 }
 
-static const char *proto_name(int proto, char *buf, size_t len)
-{
-	struct protoent *pe = getprotobynumber(proto);
-
-	if (proto == 58)
-		snprintf(buf, len, "icmpv6");
-	else if (pe)
-		snprintf(buf, len, "%s", pe->p_name);
-	else
-		snprintf(buf, len, "%d", proto);
-	return buf;
-}
-
-/* "198.19.1.2:80", "[fd00::1]:80"; no port for protocols without one. */
-static const char *endpoint(int family, int proto, const char *addr, int port, char *buf,
-			    size_t len)
-{
-	bool ports = proto == 6 || proto == 17 || proto == 132 || proto == 136;
-
-	if (!ports)
-		snprintf(buf, len, "%s", addr);
-	else if (family == 6)
-		snprintf(buf, len, "[%s]:%d", addr, port);
-	else
-		snprintf(buf, len, "%s:%d", addr, port);
-	return buf;
-}
-
 /* ---- commands ---- */
 
 static void status_human(json_t *a)
@@ -298,11 +270,11 @@ static void flows_human(json_t *a)
 		int proto = (int)json_integer_value(json_object_get(f, "proto"));
 		char p[16], e0[64], e1[64], idle[24];
 		const char *row[6] = {
-			proto_name(proto, p, sizeof(p)),
-			endpoint(fam, proto, jstr(json_array_get(ep, 0), "addr"),
+			gwlb_fmt_proto(proto, p, sizeof(p)),
+			gwlb_fmt_endpoint(fam, proto, jstr(json_array_get(ep, 0), "addr"),
 				 (int)json_integer_value(json_object_get(json_array_get(ep, 0), "port")),
 				 e0, sizeof(e0)),
-			endpoint(fam, proto, jstr(json_array_get(ep, 1), "addr"),
+			gwlb_fmt_endpoint(fam, proto, jstr(json_array_get(ep, 1), "addr"),
 				 (int)json_integer_value(json_object_get(json_array_get(ep, 1), "port")),
 				 e1, sizeof(e1)),
 			jstr(f, "eni"), jstr(f, "cookie"),
@@ -584,10 +556,10 @@ static void policy_human(json_t *a)
 		int proto = (int)json_integer_value(json_object_get(f, "proto"));
 		char p[16], s[64], d[64], qn[24], pk[24];
 		const char *row[5] = {
-			proto_name(proto, p, sizeof(p)),
-			endpoint(fam, proto, jstr(f, "src"),
+			gwlb_fmt_proto(proto, p, sizeof(p)),
+			gwlb_fmt_endpoint(fam, proto, jstr(f, "src"),
 				 (int)json_integer_value(json_object_get(f, "sport")), s, sizeof(s)),
-			endpoint(fam, proto, jstr(f, "dst"),
+			gwlb_fmt_endpoint(fam, proto, jstr(f, "dst"),
 				 (int)json_integer_value(json_object_get(f, "dport")), d, sizeof(d)),
 			jnum(f, "queue", qn, sizeof(qn)), jnum(f, "packets", pk, sizeof(pk)),
 		};

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,4 +103,31 @@ char *gwlb_fmt_duration_ms(uint64_t ms, char *buf, size_t len)
 		return buf;
 	}
 	return gwlb_fmt_duration(ms / 1000, buf, len);
+}
+
+const char *gwlb_fmt_proto(int proto, char *buf, size_t len)
+{
+	struct protoent *pe = getprotobynumber(proto);
+
+	if (proto == 58)
+		snprintf(buf, len, "icmpv6");
+	else if (pe)
+		snprintf(buf, len, "%s", pe->p_name);
+	else
+		snprintf(buf, len, "%d", proto);
+	return buf;
+}
+
+const char *gwlb_fmt_endpoint(int family, int proto, const char *addr, int port, char *buf,
+			      size_t len)
+{
+	bool ports = proto == 6 || proto == 17 || proto == 132 || proto == 136;
+
+	if (!ports)
+		snprintf(buf, len, "%s", addr);
+	else if (family == 6)
+		snprintf(buf, len, "[%s]:%d", addr, port);
+	else
+		snprintf(buf, len, "%s:%d", addr, port);
+	return buf;
 }

@@ -3,6 +3,7 @@
 #ifndef GWLBCTL_TABLE_H
 #define GWLBCTL_TABLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -32,5 +33,12 @@ char *gwlb_fmt_duration(uint64_t secs, char *buf, size_t len);
 
 /* Milliseconds: under a minute with tenths ("4.5s"), else as gwlb_fmt_duration. */
 char *gwlb_fmt_duration_ms(uint64_t ms, char *buf, size_t len);
+
+/* An IP protocol's name ("tcp", "icmpv6"), or its number. */
+const char *gwlb_fmt_proto(int proto, char *buf, size_t len);
+
+/* "198.19.1.2:80", "[fd00::1]:80"; the address alone for protocols without ports. */
+const char *gwlb_fmt_endpoint(int family, int proto, const char *addr, int port, char *buf,
+			      size_t len);
 
 #endif
