@@ -76,6 +76,7 @@ lab_find_bins()
 	GWLBD=${GWLBD:-$top_builddir/src/gwlbd/gwlbd}
 	GWLBSIM=${GWLBSIM:-$top_builddir/src/gwlbsim/gwlbsim}
 	GWLBCTL=${GWLBCTL:-$top_builddir/src/gwlbctl/gwlbctl}
+	GWLBNF_CT=${GWLBNF_CT:-$top_builddir/src/ct/gwlbnf-ct}
 	LAB_HOOK=${LAB_HOOK:-$top_srcdir/contrib/hooks/passthrough.sh}
 	PYTHON=${PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
 }
