@@ -9,10 +9,18 @@
 #include <unistd.h>
 
 #include "ctlclient.h"
+#include "opts.h"
 
 /* reload loads modules: give gwlbd time */
 #define ANSWER_TIMEOUT_S	30
 #define ANSWER_MAX		(64u << 20)
+
+const char *gwlb_ctlclient_default_path(void)
+{
+	const char *p = getenv("GWLBCTL_SOCKET");
+
+	return p && *p ? p : GWLB_CTL_SOCKET;
+}
 
 static int ctlclient_connect(const char *path, char *err, size_t errlen)
 {

@@ -15,6 +15,9 @@ enum gwlb_ctlclient_result {
 	GWLB_CTLCLIENT_UNREACHABLE,	/* no gwlbd on that socket, or no answer */
 };
 
+/* $GWLBCTL_SOCKET, or gwlbd's default --ctl-socket. */
+const char *gwlb_ctlclient_default_path(void);
+
 /*
  * Send {"cmd": cmd, ...req} (req consumed) to the socket at path and read the answer. OK:
  * *ans is the answer. ERROR: *ans is gwlbd's error answer when it sent one (else NULL), err

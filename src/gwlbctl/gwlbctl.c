@@ -687,9 +687,7 @@ int main(int argc, char **argv)
 	const struct command *c;
 	int opt;
 
-	sock_path = getenv("GWLBCTL_SOCKET");
-	if (!sock_path || !*sock_path)
-		sock_path = GWLB_CTL_SOCKET;
+	sock_path = gwlb_ctlclient_default_path();
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:js:hV", lo, NULL)) != -1) {
 		switch (opt) {
