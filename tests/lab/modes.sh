@@ -17,6 +17,22 @@ command -v conntrack >/dev/null || skip "conntrack (conntrack-tools) not install
 
 lab_test_lab 3
 
+# on failure: what app's kernel and gwlbd saw
+lab_test_cleanup_hook()
+{
+	[ -n "${LAB_GWLBD_PID:-}" ] && kill -0 "$LAB_GWLBD_PID" 2>/dev/null || return 0
+	echo "--- gwlbd drops: $(gwlbd_json '.enis[] | "\(.gwi) \(.mode) \(.drops)"' 2>/dev/null)"
+	echo "--- conntrack in app:"
+	lab_exec app conntrack -L 2>/dev/null | head -n 20
+	echo "--- srv UDP/TCP errors:"
+	lab_exec srv nstat -az 2>/dev/null | grep -Ei '^Udp' | grep -v ' 0 ' || true
+	lab_ip srv -s link show up0 | sed -n '3,6p'
+	lab_ip app -s link show up0 | sed -n '3,6p'
+	lab_exec app nstat -az 2>/dev/null | grep -Ei 'Udp|Forw|NoRoute|Discard' | grep -v ' 0 ' || true
+	echo "--- ip rule in app:"
+	lab_ip app rule show
+}
+
 gwi_of() { echo "gwi-$(lab_eni_b60 "$(lab_eni_of "$1")")"; }
 gwo_of() { echo "gwo-$(lab_eni_b60 "$(lab_eni_of "$1")")"; }
 index_of() { gwlbd_json ".enis[] | select(.gwi == \"$(gwi_of "$1")\") | .index"; }
@@ -32,9 +48,13 @@ lab_ip srv addr add 198.19.250.2/24 dev up0
 lab_ip srv -6 addr add fd00:19:250::2/64 dev up0 nodad
 lab_ip app route add 198.19.100.0/24 via 198.19.250.2
 lab_ip app -6 route add fd00:19:100::/48 via fd00:19:250::2
-# route mode: srv answers cli2 over the uplink; cli3 (nat) gets no route back on purpose
-lab_ip srv route add 198.19.2.0/24 via 198.19.250.1
-lab_ip srv -6 route add fd00:19:2::/48 via fd00:19:250::1
+# route mode: srv answers cli2 over the uplink; cli3 (nat) gets no route back on purpose.
+# src: the UDP echo server does not answer from the address it was asked on, so the
+# kernel would pick up0's own and conntrack would not see a reply.
+lab_ip srv route add 198.19.2.0/24 via 198.19.250.1 src "$LAB_SRV4"
+lab_ip srv -6 route add fd00:19:2::/48 via fd00:19:250::1 src "$LAB_SRV6"
+lab_ip srv route replace 198.19.250.0/24 dev up0 proto kernel scope link src "$LAB_SRV4"
+lab_ip srv -6 route replace fd00:19:250::/64 dev up0 proto kernel metric 256 src "$LAB_SRV6"
 lab_sysctl app net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ok "up0: app 198.19.250.1, srv 198.19.250.2"
 
@@ -47,7 +67,10 @@ tx0=$(up0_tx)
 ping_ok cli1 "$LAB_SRV4" 3
 ping_ok cli1 "$LAB_SRV6" 3
 udp_echo cli1 "$LAB_SRV4" "$LAB_ECHO_PORT" pass-1
-expect_eq "passthrough: nothing left by the uplink" "$(up0_tx)" "$tx0"
+# a few are the uplink's own neighbour discovery; cli1's 7 exchanges would be 14 or more
+d=$(( $(up0_tx) - tx0 ))
+[ "$d" -lt 8 ] || fail "passthrough: $d packets out of the uplink, expected fewer than 8"
+ok "passthrough: $d packets out of the uplink (neighbour discovery only)"
 for k in 2 3; do
 	ping_ok "cli$k" "$LAB_SRV4" 3
 	ping_ok "cli$k" "$LAB_SRV6" 3
@@ -80,8 +103,10 @@ for k in 1 2 3; do
 	t=$((10000 + i))
 	p=$((10000 + i))
 	for fam in -4 -6; do
-		expect_eq "cli$k table $t $fam" "$(lab_ip app "$fam" route show table "$t" | sed 's/ *$//')" \
-			"default dev $(gwo_of "$k") scope link"
+		# as ip prints them: IPv6 adds "metric 1024 pref medium", drops "scope link"
+		expect_eq "cli$k table $t $fam" \
+			"$(lab_ip app "$fam" route show table "$t" | sed 's/ metric 1024 pref medium//; s/ scope link//; s/ *$//')" \
+			"default dev $(gwo_of "$k") proto static"
 	done
 	case $k in
 	1) want="$p: from all iif $(gwi_of 1) lookup $t" ;;
@@ -97,7 +122,9 @@ json=$(lab_health /json)
 expect_eq "/json modes" "$(jq -c '[.enis[] | .mode] | sort' <<<"$json")" '["nat","passthrough","route"]'
 expect_eq "/json cli2 routing" \
 	"$(jq -r --arg g "$(gwi_of 2)" '.enis[] | select(.gwi == $g) | .routing | length' <<<"$json")" 6
-lab_gwlbctl enis | tee "$LAB_DIR/enis.txt"
+echo "+ gwlbctl enis"
+lab_gwlbctl enis >"$LAB_DIR/enis.txt" 2>&1 || fail "gwlbctl enis failed: $(cat "$LAB_DIR/enis.txt")"
+sed 's/^/  | /' "$LAB_DIR/enis.txt"
 grep -q "eni-$(lab_eni_of 2): ip rule prio $((10000 + i2)) fwmark 0x$(printf %x "$i2")/0xffff lookup $((10000 + i2))" \
 	"$LAB_DIR/enis.txt" || fail "gwlbctl enis does not list cli2's fwmark rule"
 grep -Eq "^eni-$(lab_eni_of 3) .* nat$" "$LAB_DIR/enis.txt" || fail "gwlbctl enis: cli3 not in nat mode"
