@@ -145,14 +145,20 @@ static int obj_send(struct mnl_socket *nl, unsigned *seq, const struct gwlb_rout
 	return ret < 0 ? -errno : 0;
 }
 
-static struct mnl_socket *nl_open(void)
+/* An rtnetlink socket; NULL with errno and the reason in err. */
+static struct mnl_socket *nl_open(char *err, size_t errlen)
 {
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	int saved;
 
 	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		saved = errno;
 		mnl_socket_close(nl);
+		errno = saved;
 		nl = NULL;
 	}
+	if (!nl && err && errlen)
+		snprintf(err, errlen, "rtnetlink: %s", strerror(errno));
 	return nl;
 }
 
@@ -174,12 +180,10 @@ int gwlb_route_set_add(struct gwlb_route_set *set, char *err, size_t errlen)
 
 	if (!set->n)
 		return 0;
-	nl = nl_open();
+	nl = nl_open(err, errlen);
 	if (!nl) {
-		ret = -errno;
-		snprintf(err, errlen, "rtnetlink: %s", strerror(-ret));
 		set->n = 0;
-		return ret;
+		return -errno;
 	}
 	for (i = 0; i < set->n; i++) {
 		ret = obj_send(nl, &seq, &set->obj[i], true);
@@ -212,12 +216,9 @@ int gwlb_route_set_del(struct gwlb_route_set *set, char *err, size_t errlen)
 
 	if (!set->n)
 		return 0;
-	nl = nl_open();
-	if (!nl) {
-		ret = -errno;
-		snprintf(err, errlen, "rtnetlink: %s", strerror(-ret));
-		return ret;
-	}
+	nl = nl_open(err, errlen);
+	if (!nl)
+		return -errno;
 	/* last first: rules go before the routes they lead to */
 	while (set->n > 0) {
 		const struct gwlb_route_obj *o = &set->obj[--set->n];
