@@ -10,6 +10,8 @@
 # environment (the same number at CREATE and DESTROY). Under gwlbtun, which sets no
 # GWLBNF_TABLE, it is a function of the ENI id (10000 + id mod 50000), so DESTROY finds it
 # without any state. Set HOOK_LOG=FILE to append one line per call with the arguments.
+# An ENI gwlbd sets up itself (GWLBNF_MODE other than "hook": --mode, --eni-mode) is left
+# alone: its rules and routes are gwlbd's, and this hook's would take precedence over them.
 set -u
 
 prog=${0##*/}
@@ -25,6 +27,10 @@ mode=$1 gwi=$2 gwo=$3 eni=$4
 
 if [ -n "${HOOK_LOG:-}" ]; then
 	echo "$*" >>"$HOOK_LOG" || die "cannot append to HOOK_LOG=$HOOK_LOG"
+fi
+
+if [ -n "${GWLBNF_MODE:-}" ] && [ "$GWLBNF_MODE" != hook ]; then
+	exit 0
 fi
 
 case $eni in

@@ -211,7 +211,7 @@ static void enis_human(json_t *a)
 {
 	static const char *const hdr[] = { "ENI", "GWI", "GWO", "STATE", "INDEX", "MARK", "ZONE",
 					   "TABLE", "PRIO", "RX-PKTS", "RX-BYTES", "TX-PKTS",
-					   "TX-BYTES", "FLOWS", "DROPS", "AGE" };
+					   "TX-BYTES", "FLOWS", "DROPS", "AGE", "MODE" };
 	json_t *enis = json_object_get(a, "enis"), *e;
 	struct gwlb_table t;
 	size_t i;
@@ -220,12 +220,12 @@ static void enis_human(json_t *a)
 		printf("no ENIs (no GENEVE traffic from GWLB yet)\n");
 		return;
 	}
-	if (gwlb_table_init(&t, 16, hdr))
+	if (gwlb_table_init(&t, 17, hdr))
 		return;
 	json_array_foreach(enis, i, e) {
 		char n[6][24], age[24], net[5][24];
 		json_t *in = json_object_get(e, "tunnelIn"), *out = json_object_get(e, "tunnelOut");
-		const char *row[16] = {
+		const char *row[17] = {
 			jstr(e, "eni"), jstr(e, "gwi"), *jstr(e, "gwo") ? jstr(e, "gwo") : "-",
 			jstr(e, "state"),
 			jnum(e, "index", net[0], sizeof(net[0])),
@@ -239,12 +239,21 @@ static void enis_human(json_t *a)
 			jnum(e, "flows", n[4], sizeof(n[4])), jnum(e, "drops_total", n[5], sizeof(n[5])),
 			gwlb_fmt_duration((uint64_t)json_integer_value(json_object_get(e, "age_s")),
 					  age, sizeof(age)),
+			jstr(e, "mode"),
 		};
 
 		gwlb_table_add(&t, row);
 	}
 	gwlb_table_print(&t, stdout, 0);
 	gwlb_table_free(&t);
+	/* what gwlbd added for each ENI's mode, as ip(8) lists it */
+	json_array_foreach(enis, i, e) {
+		json_t *routing = json_object_get(e, "routing"), *r;
+		size_t j;
+
+		json_array_foreach(routing, j, r)
+			printf("%s: ip %s\n", jstr(e, "eni"), json_string_value(r));
+	}
 }
 
 static int cmd_enis(const struct command *c, int argc, char **argv)

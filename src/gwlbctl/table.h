@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define GWLB_TABLE_COLS	16
+#define GWLB_TABLE_COLS	20
 
 struct gwlb_table {
 	unsigned ncols;

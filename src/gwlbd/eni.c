@@ -308,8 +308,8 @@ static void eni_close(struct eni *e)
 static int eni_hook_start(struct eni *e, const char *path, const char *action)
 {
 	struct epoll_event ee = { .events = EPOLLIN };
-	char env[5][48];
-	const char *envp[6];
+	char env[6][48];
+	const char *envp[7];
 	unsigned i;
 	int ret;
 
@@ -321,9 +321,10 @@ static int eni_hook_start(struct eni *e, const char *path, const char *action)
 		 gwlb_eniidx_table(gwlbd.opts.route_table_base, e->index));
 	snprintf(env[4], sizeof(env[4]), "GWLBNF_PRIORITY=%u",
 		 gwlb_eniidx_priority(gwlbd.opts.rule_prio_base, e->index));
-	for (i = 0; i < 5; i++)
+	snprintf(env[5], sizeof(env[5]), "GWLBNF_MODE=%s", gwlb_mode_name(e->mode));
+	for (i = 0; i < 6; i++)
 		envp[i] = env[i];
-	envp[5] = NULL;
+	envp[6] = NULL;
 	ret = gwlb_hook_start(path, action, e->gwi, e->gwo, e->id, envp, &e->hook);
 	if (ret < 0) {
 		gwlb_ctr_add(&gwlbd.hook_failures, 1);
@@ -364,6 +365,36 @@ static void eni_nft_destroy(struct eni *e)
 	e->nft_table = false;
 }
 
+/* The ENI's mode: its rules and routes, before its CREATE hook and its held packets. */
+static void eni_routes_create(struct eni *e)
+{
+	const struct gwlb_route_eni r = {
+		.mode = e->mode,
+		.gwi = e->gwi,
+		.gwo = e->gwo,
+		.mark = gwlb_eniidx_mark(e->index),
+		.table = gwlb_eniidx_table(gwlbd.opts.route_table_base, e->index),
+		.prio = gwlb_eniidx_priority(gwlbd.opts.rule_prio_base, e->index),
+	};
+	char err[256];
+
+	/* receive-only: nothing goes back, so there is no gwo to route to */
+	if (gwlbd.opts.receive_only)
+		return;
+	gwlb_route_plan(&r, &e->routes);
+	if (gwlb_route_set_add(&e->routes, err, sizeof(err)) < 0)
+		log_crit(GWLB_LS_TUNNEL, "eni-%s: %s mode: %s (its traffic is not routed)",
+			 e->id_hex, gwlb_mode_name(e->mode), err);
+}
+
+static void eni_routes_destroy(struct eni *e)
+{
+	char err[256];
+
+	if (gwlb_route_set_del(&e->routes, err, sizeof(err)) < 0)
+		log_imp(GWLB_LS_TUNNEL, "eni-%s: %s", e->id_hex, err);
+}
+
 static struct eni *eni_create(uint64_t id)
 {
 	unsigned nq = gwlbd.n_tun, i;
@@ -387,6 +418,7 @@ static struct eni *eni_create(uint64_t id)
 	e->index = (uint16_t)index;
 	e->idx = (uint16_t)(index - 1);
 	e->id = id;
+	e->mode = gwlb_opts_eni_mode(&gwlbd.opts, id);
 	snprintf(e->id_hex, sizeof(e->id_hex), "%017llx", (unsigned long long)id);
 	gwlb_eni_ifname("gwi-", id, e->gwi, sizeof(e->gwi));
 	gwlb_eni_ifname("gwo-", id, e->gwo, sizeof(e->gwo));
@@ -421,10 +453,12 @@ static struct eni *eni_create(uint64_t id)
 			e->q[nq + i] = (struct tunq){ .eni = e, .fd = e->gwo_fd[i], .gwo = true };
 	}
 	/* Before the hook and the held packets: their first packet already gets zone and mark. */
-	ret = gwlb_nft_net_eni(e->gwi, e->index, true, err, sizeof(err));
+	ret = gwlb_nft_net_eni(e->gwi, e->index, true, e->mode == GWLB_MODE_NAT, err,
+			       sizeof(err));
 	if (ret < 0)
 		log_crit(GWLB_LS_TUNNEL, "eni-%s: %s (its flows get no zone or mark)", e->id_hex, err);
 	e->net = !ret;
+	eni_routes_create(e);
 	e->created_ms = gwlbd_now_ms();
 	atomic_store(&e->last_active, gwlbd_now());
 	atomic_store(&e->state, ENI_CREATING);
@@ -436,8 +470,9 @@ static struct eni *eni_create(uint64_t id)
 	M.count++;
 	pthread_mutex_unlock(&M.list_lock);
 	map_publish(id, e);
-	log_imp(GWLB_LS_TUNNEL, "new ENI eni-%s: created %s and %s, index %u", e->id_hex, e->gwi,
-		e->gwo_fd ? e->gwo : "(no gwo: receive-only)", e->index);
+	log_imp(GWLB_LS_TUNNEL, "new ENI eni-%s: created %s and %s, index %u, mode %s",
+		e->id_hex, e->gwi, e->gwo_fd ? e->gwo : "(no gwo: receive-only)", e->index,
+		gwlb_mode_name(e->mode));
 	eni_nft_create(e);
 	if (!gwlbd.opts.create_hook || eni_hook_start(e, gwlbd.opts.create_hook, "CREATE") < 0)
 		eni_make_ready(e);
@@ -544,7 +579,10 @@ static void eni_finish_destroy(struct eni *e)
 	gwlb_qsbr_synchronize(&gwlbd.qsbr);
 	if (gwlbd.ft)
 		flows = gwlb_flowtab_flush_eni(gwlbd.ft, e->idx);
-	if (e->net && gwlb_nft_net_eni(e->gwi, e->index, false, err, sizeof(err)) < 0)
+	/* rules first: an iif rule outlives its device */
+	eni_routes_destroy(e);
+	if (e->net && gwlb_nft_net_eni(e->gwi, e->index, false, e->mode == GWLB_MODE_NAT, err,
+				       sizeof(err)) < 0)
 		log_crit(GWLB_LS_TUNNEL, "eni-%s: %s", e->id_hex, err);
 	/* At shutdown the index stays the ENI's, for the next start; idle, it is given back. */
 	if (!M.shutdown && !gwlb_eniidx_put(M.idx, e->id))
@@ -703,6 +741,7 @@ void gwlb_eni_fini(void)
 		next = e->next;
 		if (e->hook_running)
 			gwlb_hook_kill(&e->hook);
+		eni_routes_destroy(e);
 		eni_nft_destroy(e);
 		eni_close(e);
 	}

@@ -16,6 +16,7 @@
 
 #include "gwlbd.h"
 #include "hook.h"
+#include "route.h"
 
 /* Something the manager's epoll waits for. */
 struct gwlb_ev {
@@ -63,6 +64,9 @@ struct eni {
 	uint32_t hook_started;
 	bool hook_running;
 	bool nft_table;				/* nft-rules made table inet gwlbnf-eni-<name> */
+	/* Set before the ENI is on the list, emptied after it left: the list lock covers it. */
+	enum gwlb_mode mode;
+	struct gwlb_route_set routes;		/* the rules and routes gwlbd added for it */
 	struct eni *next;			/* the manager's list of all ENIs */
 };
 

@@ -431,14 +431,14 @@ static int e_counter(struct nftnl_rule *r)
 	return rule_add(r, nftnl_expr_alloc("counter"));
 }
 
-/* iifname match: "gwi-*" compares the first 4 bytes (prefix), "lo" all IFNAMSIZ bytes */
-static int e_iifname(struct nftnl_rule *r, const char *match, uint32_t op)
+/* {i,o}ifname match: "gwi-*" compares the first 4 bytes (prefix), "lo" all IFNAMSIZ bytes */
+static int e_ifname(struct nftnl_rule *r, uint32_t key, const char *match, uint32_t op)
 {
 	char name[IFNAMSIZ] = { 0 };
 	size_t len = strlen(match);
 	int ret;
 
-	ret = e_meta_load(r, NFT_META_IIFNAME);
+	ret = e_meta_load(r, key);
 	if (ret)
 		return ret;
 	if (len && match[len - 1] == '*') {
@@ -447,6 +447,16 @@ static int e_iifname(struct nftnl_rule *r, const char *match, uint32_t op)
 	}
 	memcpy(name, match, len);
 	return e_cmp(r, op, name, sizeof(name));
+}
+
+static int e_iifname(struct nftnl_rule *r, const char *match, uint32_t op)
+{
+	return e_ifname(r, NFT_META_IIFNAME, match, op);
+}
+
+static int e_oifname(struct nftnl_rule *r, const char *match, uint32_t op)
+{
+	return e_ifname(r, NFT_META_OIFNAME, match, op);
 }
 
 /* reg1 = ct mark & decision_mask; compare */
@@ -698,8 +708,9 @@ static int tx_table_replace(struct nft_tx *tx, const char *name, const char *com
 }
 
 /* hook < 0: a regular chain */
-static int tx_chain(struct nft_tx *tx, const char *table, const char *name, int hook, int prio,
-		    const char *comment, const char *what)
+/* A chain; a base chain (hook >= 0) of type (filter, nat, route) and priority prio. */
+static int tx_chain_typed(struct nft_tx *tx, const char *table, const char *name, int hook,
+			  int prio, const char *type, const char *comment, const char *what)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nftnl_udata_buf *ub = NULL;
@@ -715,7 +726,7 @@ static int tx_chain(struct nft_tx *tx, const char *table, const char *name, int 
 	if (hook >= 0) {
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
 		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	}
 	if (comment) {
@@ -731,6 +742,12 @@ static int tx_chain(struct nft_tx *tx, const char *table, const char *name, int 
 	nft_tx_next(tx);
 	nftnl_chain_free(c);
 	return 0;
+}
+
+static int tx_chain(struct nft_tx *tx, const char *table, const char *name, int hook, int prio,
+		    const char *comment, const char *what)
+{
+	return tx_chain_typed(tx, table, name, hook, prio, "filter", comment, what);
 }
 
 int gwlb_nft_probe_native_queue(void)
@@ -2136,6 +2153,15 @@ const char *gwlb_nft_elem_str(uint32_t key_type, const struct gwlb_nft_elem_info
  *   chain mark_pre { type filter hook prerouting priority mangle;
  *     iifname "gwi-*" iifname vmap @eni_mark
  *     iifname != "gwi-*" ct mark & 0x0000ffff vmap @eni_return }
+ *   chain mark_out { type route hook output priority mangle;
+ *     ct mark & 0x0000ffff vmap @eni_return }
+ *   map eni_nat { type mark : verdict }              index -> jump nat_<index> (nat mode)
+ *   chain nat_<index> { masquerade }
+ *   chain nat_post { type nat hook postrouting priority srcnat;
+ *     meta mark & 0x0000ffff vmap @eni_nat }
+ *
+ * mark_out gives the appliance's own replies (local mode) their ENI's mark, and the route
+ * chain makes the kernel route them again with it, so the ENI's fwmark rule applies.
  *
  * Why a chain per ENI rather than `meta mark set meta mark & M | iifname map @m`: an OR of
  * two registers needs a newer nft than this one (1.0.6 refuses it, and could not list it),
@@ -2146,6 +2172,7 @@ const char *gwlb_nft_elem_str(uint32_t key_type, const struct gwlb_nft_elem_info
 
 #define NET_PRIO_RAW		(-300)
 #define NET_PRIO_MANGLE		(-150)
+#define NET_PRIO_SRCNAT		100
 /* nft's datatypes and byte orders, as `nft list` decodes the maps */
 #define NFT_TYPE_INTEGER	4
 #define NFT_TYPE_MARK		19
@@ -2237,6 +2264,18 @@ static int net_rule_commit(struct nft_tx *tx, struct nftnl_rule *r, int ret, con
 	return tx_add_rule(tx, r, what);
 }
 
+/* {ct,meta} mark & 0x0000ffff vmap @map; key NFT_CT_MARK for the ct mark, else the meta mark */
+static int net_mark_vmap(struct nftnl_rule *r, uint32_t key, const char *map)
+{
+	int ret = key == NFT_CT_MARK ? e_ct_load(r, NFT_CT_MARK) : e_meta_load(r, NFT_META_MARK);
+
+	if (!ret)
+		ret = e_bitwise(r, GWLB_ENIIDX_MARK_MASK, 0);
+	if (!ret)
+		ret = e_lookup_map(r, map, NFT_REG_VERDICT);
+	return ret;
+}
+
 static int net_rules(struct nft_tx *tx)
 {
 	struct nftnl_rule *r;
@@ -2284,12 +2323,26 @@ static int net_rules(struct nft_tx *tx)
 		return -ENOMEM;
 	ret = e_iifname(r, GWLB_NFT_IIF_MATCH, NFT_CMP_NEQ);
 	if (!ret)
-		ret = e_ct_load(r, NFT_CT_MARK);
-	if (!ret)
-		ret = e_bitwise(r, GWLB_ENIIDX_MARK_MASK, 0);
-	if (!ret)
-		ret = e_lookup_map(r, GWLB_NFT_NET_MAP_RETURN, NFT_REG_VERDICT);
-	return net_rule_commit(tx, r, ret, "rule return mark");
+		ret = net_mark_vmap(r, NFT_CT_MARK, GWLB_NFT_NET_MAP_RETURN);
+	ret = net_rule_commit(tx, r, ret, "rule return mark");
+	if (ret)
+		return ret;
+
+	/* ct mark & 0x0000ffff vmap @eni_return, for what the appliance itself sends */
+	r = rule_new_in(GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_OUT, NULL);
+	if (!r)
+		return -ENOMEM;
+	ret = net_mark_vmap(r, NFT_CT_MARK, GWLB_NFT_NET_MAP_RETURN);
+	ret = net_rule_commit(tx, r, ret, "rule output mark");
+	if (ret)
+		return ret;
+
+	/* meta mark & 0x0000ffff vmap @eni_nat */
+	r = rule_new_in(GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_NAT, NULL);
+	if (!r)
+		return -ENOMEM;
+	ret = net_mark_vmap(r, NFT_META_MARK, GWLB_NFT_NET_MAP_NAT);
+	return net_rule_commit(tx, r, ret, "rule nat");
 }
 
 int gwlb_nft_net_install(char *err, size_t errlen)
@@ -2322,6 +2375,19 @@ int gwlb_nft_net_install(char *err, size_t errlen)
 		ret = tx_chain(&tx, GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_MARK, NF_INET_PRE_ROUTING,
 			       NET_PRIO_MANGLE, "the ENI index in the packet and ct mark's low 16 bits",
 			       "chain " GWLB_NFT_NET_CHAIN_MARK);
+	if (!ret)
+		ret = net_map_new(&tx, GWLB_NFT_NET_MAP_NAT, NFT_TYPE_MARK, sizeof(uint32_t),
+				  NFT_DATA_VERDICT, 0, false);
+	if (!ret)
+		ret = tx_chain_typed(&tx, GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_OUT,
+				     NF_INET_LOCAL_OUT, NET_PRIO_MANGLE, "route",
+				     "the appliance's own replies regain their ENI's mark",
+				     "chain " GWLB_NFT_NET_CHAIN_OUT);
+	if (!ret)
+		ret = tx_chain_typed(&tx, GWLB_NFT_NET_TABLE, GWLB_NFT_NET_CHAIN_NAT,
+				     NF_INET_POST_ROUTING, NET_PRIO_SRCNAT, "nat",
+				     "nat mode ENIs: masquerade out of the uplink",
+				     "chain " GWLB_NFT_NET_CHAIN_NAT);
 	if (!ret)
 		ret = net_rules(&tx);
 	if (ret) {
@@ -2397,6 +2463,20 @@ static int net_eni_chain_rules(struct nft_tx *tx, const char *chain, uint32_t ma
 	return net_rule_commit(tx, r, ret, "rule eni ct mark");
 }
 
+/* masquerade, but never out of a tun of ours: a nat ENI's flow routed back to GWLB keeps its addresses */
+static int net_nat_chain_rules(struct nft_tx *tx, const char *chain)
+{
+	struct nftnl_rule *r = rule_new_in(GWLB_NFT_NET_TABLE, chain, NULL);
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	ret = e_oifname(r, GWLB_NFT_OIF_MATCH, NFT_CMP_NEQ);
+	if (!ret)
+		ret = rule_add(r, nftnl_expr_alloc("masq"));
+	return net_rule_commit(tx, r, ret, "rule eni masquerade");
+}
+
 static int net_chain_del(struct nft_tx *tx, const char *chain)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
@@ -2427,9 +2507,10 @@ static int net_chain_del(struct nft_tx *tx, const char *chain)
 	return 0;
 }
 
-int gwlb_nft_net_eni(const char *gwi, uint16_t index, bool add, char *err, size_t errlen)
+int gwlb_nft_net_eni(const char *gwi, uint16_t index, bool add, bool nat, char *err,
+		     size_t errlen)
 {
-	char name[IFNAMSIZ] = { 0 }, chain[32];
+	char name[IFNAMSIZ] = { 0 }, chain[32], nat_chain[32];
 	uint32_t mark = gwlb_eniidx_mark(index);
 	uint16_t zone = gwlb_eniidx_zone(index);
 	struct nft_tx tx;
@@ -2442,6 +2523,7 @@ int gwlb_nft_net_eni(const char *gwi, uint16_t index, bool add, char *err, size_
 	/* an ifname key is the whole IFNAMSIZ bytes, NUL padded, as iifname loads it */
 	memcpy(name, gwi, strlen(gwi));
 	snprintf(chain, sizeof(chain), GWLB_NFT_NET_CHAIN_ENI "%u", index);
+	snprintf(nat_chain, sizeof(nat_chain), GWLB_NFT_NET_CHAIN_ENI_NAT "%u", index);
 	ret = nft_tx_init(&tx);
 	if (ret) {
 		net_strerr(err, errlen, "building the transaction", ret);
@@ -2460,10 +2542,25 @@ int gwlb_nft_net_eni(const char *gwi, uint16_t index, bool add, char *err, size_
 		if (!ret)
 			ret = net_elem(&tx, GWLB_NFT_NET_MAP_RETURN, true, &mark, sizeof(mark), NULL,
 				       0, chain);
+		if (!ret && nat)
+			ret = tx_chain(&tx, GWLB_NFT_NET_TABLE, nat_chain, -1, 0, gwi,
+				       "add eni nat chain");
+		if (!ret && nat)
+			ret = net_nat_chain_rules(&tx, nat_chain);
+		if (!ret && nat)
+			ret = net_elem(&tx, GWLB_NFT_NET_MAP_NAT, true, &mark, sizeof(mark), NULL,
+				       0, nat_chain);
 	} else {
 		/* the maps' jumps first: a chain still jumped to cannot go */
-		ret = net_elem(&tx, GWLB_NFT_NET_MAP_RETURN, false, &mark, sizeof(mark), NULL, 0,
-			       NULL);
+		ret = 0;
+		if (nat)
+			ret = net_elem(&tx, GWLB_NFT_NET_MAP_NAT, false, &mark, sizeof(mark), NULL,
+				       0, NULL);
+		if (!ret && nat)
+			ret = net_chain_del(&tx, nat_chain);
+		if (!ret)
+			ret = net_elem(&tx, GWLB_NFT_NET_MAP_RETURN, false, &mark, sizeof(mark),
+				       NULL, 0, NULL);
 		if (!ret)
 			ret = net_elem(&tx, GWLB_NFT_NET_MAP_MARK, false, name, sizeof(name), NULL, 0,
 				       NULL);

@@ -63,6 +63,7 @@ struct nftnl_rule;
 #define GWLB_NFT_DECISION_MASK	(3u << GWLB_NFT_DECISION_SHIFT)
 #define GWLB_NFT_NEWFLOW_BIT	(1u << 18)
 #define GWLB_NFT_IIF_MATCH	"gwi-*"
+#define GWLB_NFT_OIF_MATCH	"gwo-*"
 
 /* Sticky drops: flows dropped on their first packet, keyed by their 5-tuple. */
 #define GWLB_NFT_DROPFLOW4	"dropflow4"
@@ -281,6 +282,10 @@ const char *gwlb_nft_elem_str(uint32_t key_type, const struct gwlb_nft_elem_info
 #define GWLB_NFT_NET_CHAIN_ZONE		"zone_pre"
 #define GWLB_NFT_NET_CHAIN_MARK		"mark_pre"
 #define GWLB_NFT_NET_CHAIN_ENI		"eni_"	/* + index */
+#define GWLB_NFT_NET_MAP_NAT		"eni_nat"
+#define GWLB_NFT_NET_CHAIN_OUT		"mark_out"
+#define GWLB_NFT_NET_CHAIN_NAT		"nat_post"
+#define GWLB_NFT_NET_CHAIN_ENI_NAT	"nat_"	/* + index */
 
 /* Create (or replace) table inet gwlbnf-net, no ENIs in it, in one transaction. 0 or -errno, err. */
 int gwlb_nft_net_install(char *err, size_t errlen);
@@ -290,8 +295,10 @@ int gwlb_nft_net_remove(void);
 
 /*
  * Add (add) or remove one ENI's objects, gwi interface name and index: its chain and its
- * element in each map, in one transaction. 0 or -errno with what failed in err.
+ * element in each map, in one transaction; nat adds (removes) its masquerade chain too.
+ * 0 or -errno with what failed in err.
  */
-int gwlb_nft_net_eni(const char *gwi, uint16_t index, bool add, char *err, size_t errlen);
+int gwlb_nft_net_eni(const char *gwi, uint16_t index, bool add, bool nat, char *err,
+		     size_t errlen);
 
 #endif

@@ -127,6 +127,20 @@ static json_t *drops_json(const gwlb_ctr_t *const *sets, unsigned nsets)
 	return o;
 }
 
+/* What gwlbd added for the ENI's mode, in ip(8)'s words. */
+static json_t *routing_json(const struct gwlb_route_set *set)
+{
+	json_t *a = json_array();
+	char buf[128];
+	unsigned i;
+
+	for (i = 0; a && i < set->n; i++) {
+		gwlb_route_obj_snprintf(&set->obj[i], buf, sizeof(buf));
+		json_array_append_new(a, json_string(buf));
+	}
+	return a ? a : json_null();
+}
+
 static void eni_json(struct eni *e, void *arg)
 {
 	json_t *arr = arg, *o;
@@ -166,6 +180,10 @@ static void eni_json(struct eni *e, void *arg)
 		      "bytes", (json_int_t)gwlb_ctr_get(&e->tx_bytes),
 		      "drops", drops_json(&set, 1),
 		      "flows", (json_int_t)flows, "flow_evictions", (json_int_t)evictions);
+	if (o)
+		json_object_set_new(o, "mode", json_string(gwlb_mode_name(e->mode)));
+	if (o)
+		json_object_set_new(o, "routing", routing_json(&e->routes));
 	if (o)
 		json_array_append_new(arr, o);
 }

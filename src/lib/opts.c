@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "eniidx.h"
+#include "eniname.h"
 #include "opts.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -68,6 +69,8 @@ enum {
 	OPT_ROUTE_TABLE_BASE,
 	OPT_RULE_PRIO_BASE,
 	OPT_STATE_FILE,
+	OPT_MODE,
+	OPT_ENI_MODE,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':' instead of '?'. */
@@ -104,6 +107,8 @@ static const struct option long_opts[] = {
 	{ "route-table-base",	required_argument,	NULL, OPT_ROUTE_TABLE_BASE },
 	{ "rule-priority-base",	required_argument,	NULL, OPT_RULE_PRIO_BASE },
 	{ "state-file",		required_argument,	NULL, OPT_STATE_FILE },
+	{ "mode",		required_argument,	NULL, OPT_MODE },
+	{ "eni-mode",		required_argument,	NULL, OPT_ENI_MODE },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -140,6 +145,14 @@ static const char *const section_names[GWLB_LS__MAX] = {
 	[GWLB_LS_HEALTHCHECK]	= "healthcheck",
 	[GWLB_LS_HOOK]		= "hook",
 	[GWLB_LS_POLICY]	= "policy",
+};
+
+static const char *const mode_names[GWLB_MODE__MAX] = {
+	[GWLB_MODE_HOOK]	= "hook",
+	[GWLB_MODE_PASSTHROUGH]	= "passthrough",
+	[GWLB_MODE_ROUTE]	= "route",
+	[GWLB_MODE_NAT]		= "nat",
+	[GWLB_MODE_LOCAL]	= "local",
 };
 
 static const char *const level_names[] = {
@@ -215,6 +228,14 @@ const char gwlb_opts_usage[] =
 "                       the range must miss the main/default rules, 32766-7).\n"
 "  --state-file PATH    Keeps each ENI's index across restarts (default\n"
 "                       " GWLB_STATE_FILE "; '' = none).\n"
+"  --mode MODE          What gwlbd sets up for each ENI before its create\n"
+"                       hook: passthrough (back out the same ENI), route\n"
+"                       (kernel routing, replies back by the ENI's mark), nat\n"
+"                       (route + masquerade out of the uplink), local (only\n"
+"                       the appliance's addresses answer) or hook (nothing:\n"
+"                       the hooks do it all, as gwlbtun; the default).\n"
+"  --eni-mode ENI=MODE  MODE for this ENI only (eni-<hex>, hex or a gwi-\n"
+"                       name; repeatable, at most 256).\n"
 "  --udp-rcvbuf BYTES   Receive buffer of the GENEVE sockets\n"
 "                       (default 8388608, 65536..1073741823).\n"
 "  --hook-timeout SECS  Kill a hook still running after SECS\n"
@@ -386,6 +407,68 @@ static int name_index(const char *const *names, size_t n, const char *s, size_t 
 		if (strlen(names[i]) == len && !strncasecmp(names[i], s, len))
 			return (int)i;
 	return -1;
+}
+
+const char *gwlb_mode_name(enum gwlb_mode m)
+{
+	if ((unsigned)m >= GWLB_MODE__MAX)
+		return "unknown";
+	return mode_names[m];
+}
+
+int gwlb_mode_parse(const char *s)
+{
+	int m = s ? name_index(mode_names, ARRAY_SIZE(mode_names), s, strlen(s)) : -1;
+
+	return m < 0 ? -EINVAL : m;
+}
+
+enum gwlb_mode gwlb_opts_eni_mode(const struct gwlb_opts *o, uint64_t eni_id)
+{
+	unsigned i;
+
+	for (i = o->n_eni_modes; i-- > 0;)
+		if (o->eni_modes[i].eni_id == eni_id)
+			return o->eni_modes[i].mode;
+	return o->mode;
+}
+
+static int opt_mode(const char *arg, struct gwlb_opts *o, char *err, size_t errlen)
+{
+	int m = gwlb_mode_parse(arg);
+
+	if (m < 0)
+		return fail(err, errlen, "option '--mode': '%s' is not passthrough, route, nat, "
+			    "local or hook", arg);
+	o->mode = (enum gwlb_mode)m;
+	return 0;
+}
+
+static int opt_eni_mode(const char *arg, struct gwlb_opts *o, char *err, size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+	char eni[64];
+	uint64_t id;
+	int m;
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(eni))
+		return fail(err, errlen, "option '--eni-mode': '%s' is not ENI=MODE", arg);
+	memcpy(eni, arg, (size_t)(eq - arg));
+	eni[eq - arg] = '\0';
+	if (gwlb_eni_parse(eni, &id) < 0)
+		return fail(err, errlen, "option '--eni-mode': '%s' is not an ENI id "
+			    "(eni-<hex>, hex or a gwi-/gwo- name)", eni);
+	m = gwlb_mode_parse(eq + 1);
+	if (m < 0)
+		return fail(err, errlen, "option '--eni-mode': '%s' is not passthrough, route, "
+			    "nat, local or hook", eq + 1);
+	if (o->n_eni_modes >= GWLB_MAX_ENI_MODES)
+		return fail(err, errlen, "option '--eni-mode': more than %u given",
+			    GWLB_MAX_ENI_MODES);
+	o->eni_modes[o->n_eni_modes].eni_id = id;
+	o->eni_modes[o->n_eni_modes].mode = (enum gwlb_mode)m;
+	o->n_eni_modes++;
+	return 0;
 }
 
 int gwlb_opts_logging(struct gwlb_opts *o, const char *spec, char *err, size_t errlen)
@@ -742,6 +825,12 @@ int gwlb_opts_parse(struct gwlb_opts *o, int argc, char **argv, char *err, size_
 			break;
 		case OPT_STATE_FILE:
 			o->state_file = optarg;
+			break;
+		case OPT_MODE:
+			r = opt_mode(optarg, o, err, errlen);
+			break;
+		case OPT_ENI_MODE:
+			r = opt_eni_mode(optarg, o, err, errlen);
 			break;
 		default:
 			r = opt_error(c, argc, argv, err, errlen);

@@ -15,6 +15,7 @@
 
 #define GWLB_MAX_THREADS	64
 #define GWLB_MAX_ORIGINS	32
+#define GWLB_MAX_ENI_MODES	256
 /* gwlbd's control socket, where gwlbctl looks by default. */
 #define GWLB_CTL_SOCKET		"/run/gwlbnf/gwlbd.sock"
 /* Where gwlbd looks for nft files by default (gwlbnf-nft-rules(5)). */
@@ -46,6 +47,25 @@ enum gwlb_log_level {
 	GWLB_LL_DEBUGDETAIL,
 };
 
+/*
+ * What gwlbd itself sets up for an ENI (rules, routes, nft) before its CREATE hook runs.
+ * HOOK, the default, is gwlbtun's way: gwlbd adds nothing and the hooks do it all.
+ */
+enum gwlb_mode {
+	GWLB_MODE_HOOK = 0,
+	GWLB_MODE_PASSTHROUGH,	/* back out through the ENI it came from */
+	GWLB_MODE_ROUTE,	/* kernel routing; returns to the ENI by its mark */
+	GWLB_MODE_NAT,		/* route + masquerade out of the uplink */
+	GWLB_MODE_LOCAL,	/* only the appliance's own addresses answer */
+	GWLB_MODE__MAX
+};
+
+/* --eni-mode ENI=MODE */
+struct gwlb_eni_mode {
+	uint64_t eni_id;
+	enum gwlb_mode mode;
+};
+
 struct gwlb_opts {
 	const char *create_hook;	/* -c */
 	const char *destroy_hook;	/* -r */
@@ -69,6 +89,9 @@ struct gwlb_opts {
 	uint32_t route_table_base;	/* --route-table-base: ENI index i uses table base + i */
 	uint32_t rule_prio_base;	/* --rule-priority-base: and rule priority base + i */
 	const char *state_file;		/* --state-file PATH; "" = none */
+	enum gwlb_mode mode;		/* --mode: every ENI's unless --eni-mode names it */
+	struct gwlb_eni_mode eni_modes[GWLB_MAX_ENI_MODES];	/* --eni-mode, later wins */
+	unsigned n_eni_modes;
 	uint32_t udp_rcvbuf;		/* --udp-rcvbuf bytes */
 	uint32_t hook_timeout;		/* --hook-timeout seconds */
 	uint16_t mtu;			/* --mtu, default 8500 */
@@ -95,6 +118,13 @@ int gwlb_opts_logging(struct gwlb_opts *o, const char *spec, char *err, size_t e
 
 /* Parse a CPU list "1-4,7" into a bitmap. 0 or -EINVAL. */
 int gwlb_opts_cpulist(const char *s, uint64_t *mask, size_t words);
+
+/* The mode of ENI eni_id: its --eni-mode, else --mode. */
+enum gwlb_mode gwlb_opts_eni_mode(const struct gwlb_opts *o, uint64_t eni_id);
+
+/* "passthrough" ... "hook"; gwlb_mode_parse returns the mode or -EINVAL. */
+const char *gwlb_mode_name(enum gwlb_mode m);
+int gwlb_mode_parse(const char *s);
 
 const char *gwlb_log_section_name(enum gwlb_log_section s);
 const char *gwlb_log_level_name(enum gwlb_log_level l);

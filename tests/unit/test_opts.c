@@ -495,6 +495,74 @@ START_TEST(test_policy_child)
 }
 END_TEST
 
+START_TEST(test_modes)
+{
+	unsigned i;
+
+	ck_assert_int_eq(parse(NULL), 0);
+	ck_assert_int_eq(o.mode, GWLB_MODE_HOOK);
+	ck_assert_uint_eq(o.n_eni_modes, 0);
+	ck_assert_int_eq(gwlb_opts_eni_mode(&o, 0x76bc493b822cd32fULL), GWLB_MODE_HOOK);
+
+	ck_assert_int_eq(parse("--mode", "NAT", "--eni-mode", "eni-076bc493b822cd32f=local",
+			       "--eni-mode", "gwi-e8WXgsTQDkf=passthrough",
+			       "--eni-mode", "0x5a1b2c3d4e5f6071=route", "--eni-mode", "1234=hook",
+			       NULL), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(o.mode, GWLB_MODE_NAT);
+	ck_assert_uint_eq(o.n_eni_modes, 4);
+	/* the same ENI twice (by id, then by its gwi name): the later one wins */
+	ck_assert_int_eq(gwlb_opts_eni_mode(&o, 0x76bc493b822cd32fULL), GWLB_MODE_PASSTHROUGH);
+	ck_assert_int_eq(gwlb_opts_eni_mode(&o, 0x5a1b2c3d4e5f6071ULL), GWLB_MODE_ROUTE);
+	ck_assert_int_eq(gwlb_opts_eni_mode(&o, 0x1234), GWLB_MODE_HOOK);
+	ck_assert_int_eq(gwlb_opts_eni_mode(&o, 0x99), GWLB_MODE_NAT);
+
+	for (i = 0; i < GWLB_MODE__MAX; i++)
+		ck_assert_int_eq(gwlb_mode_parse(gwlb_mode_name(i)), (int)i);
+	ck_assert_str_eq(gwlb_mode_name(GWLB_MODE__MAX), "unknown");
+	ck_assert_int_eq(gwlb_mode_parse(NULL), -EINVAL);
+	ck_assert_int_eq(gwlb_mode_parse(""), -EINVAL);
+	ck_assert_int_eq(gwlb_mode_parse("rout"), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_mode_errors)
+{
+	unsigned i;
+
+	ASSERT_BAD("--mode", "bridge", "option '--mode': 'bridge' is not passthrough, route");
+	ASSERT_BAD("--mode", "", "option '--mode': '' is not");
+	ASSERT_BAD("--eni-mode", "nat", "option '--eni-mode': 'nat' is not ENI=MODE");
+	ASSERT_BAD("--eni-mode", "=nat", "option '--eni-mode': '=nat' is not ENI=MODE");
+	ASSERT_BAD("--eni-mode", "eni-xyz=nat", "option '--eni-mode': 'eni-xyz' is not an ENI id");
+	ASSERT_BAD("--eni-mode", "eni-1=", "option '--eni-mode': '' is not passthrough");
+	ASSERT_BAD("--eni-mode", "eni-1=bridge", "option '--eni-mode': 'bridge' is not");
+	ck_assert_int_eq(parse("--mode", NULL), -EINVAL);
+	assert_err_has("'--mode' needs an argument");
+
+	/* one more than the limit, in one argv (the parse helper takes 32 arguments) */
+	{
+		static char buf[GWLB_MAX_ENI_MODES + 1][32];
+		char *argv[2 * (GWLB_MAX_ENI_MODES + 1) + 2];
+		int argc = 0;
+
+		argv[argc++] = (char *)"gwlbd";
+		for (i = 0; i <= GWLB_MAX_ENI_MODES; i++) {
+			snprintf(buf[i], sizeof(buf[i]), "eni-%x=route", i + 1);
+			argv[argc++] = (char *)"--eni-mode";
+			argv[argc++] = buf[i];
+		}
+		argv[argc] = NULL;
+		gwlb_opts_defaults(&o);
+		ck_assert_int_eq(gwlb_opts_parse(&o, argc - 2, argv, err, sizeof(err)), 0);
+		ck_assert_uint_eq(o.n_eni_modes, GWLB_MAX_ENI_MODES);
+		gwlb_opts_defaults(&o);
+		ck_assert_int_eq(gwlb_opts_parse(&o, argc, argv, err, sizeof(err)), -EINVAL);
+		assert_err_has("option '--eni-mode': more than 256 given");
+	}
+}
+END_TEST
+
 START_TEST(test_usage)
 {
 	static const char *const flags[] = {
@@ -546,6 +614,8 @@ static Suite *opts_suite(void)
 	tcase_add_test(tc, test_ctl_socket);
 	tcase_add_test(tc, test_parse_twice);
 	tcase_add_test(tc, test_policy_child);
+	tcase_add_test(tc, test_modes);
+	tcase_add_test(tc, test_mode_errors);
 	tcase_add_test(tc, test_usage);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The policy rules and routes of an ENI's mode (--mode, --eni-mode), through rtnetlink.
+ * gwlbd keeps the list of what it added so DESTROY and shutdown remove exactly that.
+ */
+#ifndef GWLBD_ROUTE_H
+#define GWLBD_ROUTE_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "opts.h"
+
+/* route mode's most: 2 rules and 1 route per family */
+#define GWLB_ROUTE_MAX_OBJS	8
+
+struct gwlb_route_obj {
+	bool rule;		/* a policy rule; else a route */
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t action;		/* rule: FR_ACT_TO_TBL or FR_ACT_BLACKHOLE */
+	uint32_t prio;		/* rule priority */
+	uint32_t table;		/* rule: lookup; route: its table */
+	uint32_t fwmark, fwmask;	/* rule: 0/0 = any mark */
+	char iif[IFNAMSIZ];	/* rule: "" = any */
+	char dev[IFNAMSIZ];	/* route: default dev */
+};
+
+struct gwlb_route_set {
+	struct gwlb_route_obj obj[GWLB_ROUTE_MAX_OBJS];
+	unsigned n;
+};
+
+struct gwlb_route_eni {
+	enum gwlb_mode mode;
+	const char *gwi, *gwo;
+	uint32_t mark, table, prio;
+};
+
+/* What mode needs for an ENI, in the order they are added; pure (no netlink). */
+void gwlb_route_plan(const struct gwlb_route_eni *eni, struct gwlb_route_set *set);
+
+/*
+ * Add set's objects in order. On failure the ones added are removed again, set->n is 0 and
+ * err names the object and the kernel's reason. A family the kernel lacks (no IPv6) is
+ * skipped and dropped from set. 0 or -errno.
+ */
+int gwlb_route_set_add(struct gwlb_route_set *set, char *err, size_t errlen);
+
+/* Remove set's objects, last first; set->n becomes 0. The first failure, or 0. */
+int gwlb_route_set_del(struct gwlb_route_set *set, char *err, size_t errlen);
+
+/* One object in ip(8)'s words: "rule prio 10001 iif gwi-X lookup 10001" (IPv6: "-6 ..."). */
+int gwlb_route_obj_snprintf(const struct gwlb_route_obj *o, char *buf, size_t len);
+
+#endif
