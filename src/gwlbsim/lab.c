@@ -45,6 +45,7 @@ struct lab_eni {
 struct lab_counters {
 	uint64_t tx, rx, tx_bytes, rx_bytes;
 	uint64_t mismatch, unknown_flow, malformed, no_eni, icmp_err_ok;
+	uint64_t rewritten;	/* a flow's header on a tuple it never had: NAT at the appliance */
 	uint64_t bad_inner;	/* tun gave us a packet gwlb_pkt_parse refuses */
 	uint64_t link_local;	/* link-scope multicast or from ::, see lab_link_local() */
 	uint64_t table_full;
@@ -562,6 +563,17 @@ static void lab_udp_rx(struct lab *l)
 			continue;
 		}
 		f = sim_flowtab_find(&l->flows, &pi.key);
+		/*
+		 * GWLB knows a flow by its cookie: a packet the appliance rewrote (NAT) still
+		 * belongs to the flow whose header it carries, if that header matches in full.
+		 */
+		if (!f && g.hdr_len == GWLB_GENEVE_AWS_LEN) {
+			f = sim_flowtab_find_cookie(&l->flows, g.cookie);
+			if (f && !memcmp(buf, f->hdr, GWLB_GENEVE_AWS_LEN))
+				l->c.rewritten++;
+			else
+				f = NULL;
+		}
 		if (!f) {
 			char ks[160];
 
@@ -621,13 +633,14 @@ static json_t *lab_stats_json(const struct lab *l)
 					"tx_bytes", (json_int_t)tx_bytes,
 					"rx_bytes", (json_int_t)rx_bytes));
 	}
-	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
 		      "tx", (json_int_t)l->c.tx,
 		      "rx", (json_int_t)l->c.rx,
 		      "tx_bytes", (json_int_t)l->c.tx_bytes,
 		      "rx_bytes", (json_int_t)l->c.rx_bytes,
 		      "mismatch", (json_int_t)l->c.mismatch,
 		      "unknown_flow", (json_int_t)l->c.unknown_flow,
+		      "rewritten", (json_int_t)l->c.rewritten,
 		      "malformed", (json_int_t)l->c.malformed,
 		      "no_eni", (json_int_t)l->c.no_eni,
 		      "icmp_err_ok", (json_int_t)l->c.icmp_err_ok,

@@ -53,6 +53,16 @@ struct sim_flow *sim_flowtab_find(const struct sim_flowtab *t, const struct gwlb
 	}
 }
 
+struct sim_flow *sim_flowtab_find_cookie(const struct sim_flowtab *t, uint32_t cookie)
+{
+	uint32_t i;
+
+	for (i = 0; i <= t->mask; i++)
+		if (t->slot[i].used && t->slot[i].cookie == cookie)
+			return &t->slot[i];
+	return NULL;
+}
+
 struct sim_flow *sim_flowtab_insert(struct sim_flowtab *t, const struct gwlb_flow_key *k,
 				    bool *created)
 {

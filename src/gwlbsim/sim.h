@@ -46,6 +46,11 @@ struct sim_flowtab {
 int sim_flowtab_init(struct sim_flowtab *t, uint32_t max);
 void sim_flowtab_fini(struct sim_flowtab *t);
 struct sim_flow *sim_flowtab_find(const struct sim_flowtab *t, const struct gwlb_flow_key *k);
+/*
+ * The flow that was sent with this cookie (a scan of the whole table: for the rare reply
+ * whose tuple the appliance rewrote, not for every packet). NULL when none.
+ */
+struct sim_flow *sim_flowtab_find_cookie(const struct sim_flowtab *t, uint32_t cookie);
 /* Existing entry or a fresh zeroed one with key set and *created = true; NULL when full. */
 struct sim_flow *sim_flowtab_insert(struct sim_flowtab *t, const struct gwlb_flow_key *k,
 				    bool *created);
