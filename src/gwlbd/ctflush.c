@@ -26,9 +26,10 @@
 #define CTF_BUF			32768
 #endif
 
-static int ctf_open(struct mnl_socket **out, uint32_t *portid, char *err, size_t errlen)
+int gwlb_ctflush_open(struct mnl_socket **out, uint32_t *portid, unsigned timeout_s, char *err,
+		      size_t errlen)
 {
-	struct timeval tv = { .tv_sec = CTF_RECV_TIMEOUT_S };
+	struct timeval tv = { .tv_sec = timeout_s };
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
 	int ret;
 
@@ -46,8 +47,8 @@ static int ctf_open(struct mnl_socket **out, uint32_t *portid, char *err, size_t
 	return 0;
 }
 
-static struct nlmsghdr *ctf_header(char *buf, uint16_t type, uint16_t flags, uint8_t family,
-				   uint32_t seq)
+struct nlmsghdr *gwlb_ctflush_header(char *buf, uint16_t type, uint16_t flags, uint8_t family,
+				     uint32_t seq)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *nfh;
@@ -105,10 +106,10 @@ int gwlb_ctflush_foreach(gwlb_ctflush_fn fn, void *arg, char *err, size_t errlen
 		snprintf(err, errlen, "conntrack dump: out of memory");
 		return -ENOMEM;
 	}
-	ret = ctf_open(&nl, &portid, err, errlen);
+	ret = gwlb_ctflush_open(&nl, &portid, CTF_RECV_TIMEOUT_S, err, errlen);
 	if (ret)
 		goto cleanup;
-	nlh = ctf_header(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC, seq);
+	nlh = gwlb_ctflush_header(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC, seq);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "conntrack dump request: %s", strerror(-ret));
@@ -195,7 +196,7 @@ static int ctf_delete(struct mnl_socket *nl, uint32_t portid, uint32_t seq,
 	ssize_t n;
 	int ret;
 
-	nlh = ctf_header(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, nfct_get_attr_u8(ct, ATTR_L3PROTO),
+	nlh = gwlb_ctflush_header(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, nfct_get_attr_u8(ct, ATTR_L3PROTO),
 			 seq);
 	if (nfct_nlmsg_build(nlh, ct) < 0)
 		return errno ? -errno : -EINVAL;
@@ -234,7 +235,7 @@ int gwlb_ctflush_eni(uint16_t idx, char *err, size_t errlen)
 		snprintf(err, errlen, "conntrack flush: out of memory");
 		goto cleanup;
 	}
-	ret = ctf_open(&nl, &portid, err, errlen);
+	ret = gwlb_ctflush_open(&nl, &portid, CTF_RECV_TIMEOUT_S, err, errlen);
 	if (ret)
 		goto cleanup;
 	for (i = 0; i < c.n; i++) {

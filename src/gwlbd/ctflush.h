@@ -11,7 +11,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mnl_socket;
 struct nf_conntrack;
+struct nlmsghdr;
+
+/*
+ * A ctnetlink socket with an automatic port id and a receive timeout of timeout_s (a lost
+ * answer must not hang its caller). 0, or -errno with the reason in err.
+ */
+int gwlb_ctflush_open(struct mnl_socket **nl, uint32_t *portid, unsigned timeout_s, char *err,
+		      size_t errlen);
+/* A ctnetlink request header (IPCTNL_MSG_CT_*) in buf, NLM_F_REQUEST plus flags. */
+struct nlmsghdr *gwlb_ctflush_header(char *buf, uint16_t type, uint16_t flags, uint8_t family,
+				     uint32_t seq);
 
 /* Called for each entry (valid only during the call): 0 goes on, -errno stops the walk. */
 typedef int (*gwlb_ctflush_fn)(const struct nf_conntrack *ct, void *arg);

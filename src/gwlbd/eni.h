@@ -56,6 +56,7 @@ struct eni {
 	gwlb_ctr_t rx_pkts, rx_bytes;	/* GWLB -> gwi */
 	gwlb_ctr_t tx_pkts, tx_bytes;	/* gwo/gwi -> GWLB */
 	gwlb_ctr_t drops[GWLB_DROP__MAX];
+	gwlb_ctr_t nat_restored;	/* sent with a header found through conntrack (ctrestore.h) */
 
 	/* Manager-only below. */
 	struct held_pkt *held, **held_tail;	/* under the hold lock */

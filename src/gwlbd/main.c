@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctrestore.h"
 #include "eni.h"
 #include "gwlbd.h"
 #include "health.h"
@@ -273,7 +274,8 @@ int main(int argc, char **argv)
 			return die("cannot allocate a flow table of %u entries: %s", fcfg.capacity,
 				   strerror(-ret));
 	}
-	if (gwlb_qsbr_init(&gwlbd.qsbr, gwlbd.n_udp + gwlbd.n_tun))
+	/* qsbr threads: UDP workers, tun workers, the conntrack restore thread */
+	if (gwlb_qsbr_init(&gwlbd.qsbr, gwlbd.n_udp + gwlbd.n_tun + 1))
 		return die("out of memory");
 	if (gwlb_udp_open(err, sizeof(err)) < 0)
 		return die("%s", err);
@@ -293,6 +295,9 @@ int main(int argc, char **argv)
 	if (sig_fd < 0 || tick_ev.fd < 0 || timerfd_settime(tick_ev.fd, 0, &its, NULL) < 0 ||
 	    ev_add(epfd, &sig_ev) < 0 || ev_add(epfd, &tick_ev) < 0)
 		return die("cannot set up signals and timers: %m");
+	/* After gwlbd_signalfd(): its thread must inherit the blocked signals. */
+	if (gwlbd.ft && gwlb_ctrestore_start(gwlbd.n_udp + gwlbd.n_tun, err, sizeof(err)) < 0)
+		return die("%s", err);
 
 	/* Before the health server: a health page that answers means everything is up. */
 	ret = gwlb_nft_net_install(nerr, sizeof(nerr));
@@ -349,6 +354,7 @@ int main(int argc, char **argv)
 	atomic_store(&gwlbd.stop, true);
 	gwlb_udp_join();
 	gwlb_tunrx_join();
+	gwlb_ctrestore_stop();
 	if (gwlbd.opts.health_port)
 		gwlb_health_stop();
 	gwlb_policyproc_stop();

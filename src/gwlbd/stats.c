@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctrestore.h"
 #include "eni.h"
 #include "eniidx.h"
 #include "gwlbd.h"
@@ -181,6 +182,9 @@ static void eni_json(struct eni *e, void *arg)
 		      "drops", drops_json(&set, 1),
 		      "flows", (json_int_t)flows, "flow_evictions", (json_int_t)evictions);
 	if (o)
+		json_object_set_new(o, "nat_restored",
+				    json_integer((json_int_t)gwlb_ctr_get(&e->nat_restored)));
+	if (o)
 		json_object_set_new(o, "mode", json_string(gwlb_mode_name(e->mode)));
 	if (o)
 		json_object_set_new(o, "routing", routing_json(&e->routes));
@@ -257,5 +261,14 @@ json_t *gwlbd_status_json(void)
 		"enis", enis);
 	if (root)
 		json_object_set_new(root, "policy", gwlb_policyproc_json());
+	if (root && gwlbd.ft) {
+		struct gwlb_ctrestore_stats cs;
+
+		gwlb_ctrestore_stats(&cs);
+		json_object_set_new(root, "nat_restore", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+			"restored", (json_int_t)cs.restored, "lookups", (json_int_t)cs.lookups,
+			"no_entry", (json_int_t)cs.no_entry, "no_flow", (json_int_t)cs.no_flow,
+			"skipped", (json_int_t)cs.skipped, "busy", (json_int_t)cs.busy));
+	}
 	return root;
 }

@@ -10,15 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ctrestore.h"
 #include "encap.h"
 #include "eni.h"
 #include "gwlbd.h"
 #include "log.h"
 #include "pkt.h"
 #include "tunrx.h"
-
-/* Largest inner packet a tun hands us: its MTU (at most 9001, checked by the options). */
-#define TUN_READ_MAX	9100
 
 struct tx_batch {
 	struct mmsghdr msg[GWLB_BATCH];
@@ -66,6 +64,19 @@ static void tx_flush(struct tun_worker *w, struct tx_batch *b)
 	b->n = 0;
 }
 
+uint8_t *gwlb_tunrx_encap(uint8_t *inner, size_t len, const struct gwlb_flow_val *v,
+			  size_t *total)
+{
+	uint8_t *start = inner - v->hdr_len - GWLB_OUTER_LEN;
+
+	memcpy(inner - v->hdr_len, v->hdr, v->hdr_len);
+	if (!gwlb_encap_outer4(start, GWLB_OUTER_LEN, v->outer_local, v->outer_remote,
+			       v->outer_sport, htons(gwlbd.opts.geneve_port), v->hdr_len + len, 0))
+		return NULL;
+	*total = GWLB_OUTER_LEN + v->hdr_len + len;
+	return start;
+}
+
 /* buf has GWLB_HEADROOM bytes free in front of the inner packet at buf + GWLB_HEADROOM. */
 static void tun_packet(struct tun_worker *w, struct tunq *q, uint8_t *buf, size_t len,
 		       struct tx_batch *b, uint32_t now)
@@ -98,6 +109,9 @@ static void tun_packet(struct tun_worker *w, struct tunq *q, uint8_t *buf, size_
 		gwlb_fragtab_note(gwlbd.frag, &pi, now);
 	}
 	if (gwlb_flowtab_lookup(gwlbd.ft, &pi.key, now, &v) < 0) {
+		/* Perhaps rewritten by NAT here: conntrack knows its tuple from GWLB. */
+		if (len <= gwlbd.opts.mtu && gwlb_ctrestore_submit(e, inner, len, &pi, now))
+			return;
 		/* Never sent with a guessed cookie: GWLB would hand it to the wrong flow. */
 		drop(w, e, GWLB_DROP_NO_FLOW);
 		if (gwlb_log_enabled(GWLB_LS_TUNNEL, GWLB_LL_DEBUG)) {
@@ -113,11 +127,8 @@ static void tun_packet(struct tun_worker *w, struct tunq *q, uint8_t *buf, size_
 		drop(w, e, GWLB_DROP_TOO_BIG);
 		return;
 	}
-	start = inner - v.hdr_len - GWLB_OUTER_LEN;
-	memcpy(inner - v.hdr_len, v.hdr, v.hdr_len);
-	n = gwlb_encap_outer4(start, GWLB_OUTER_LEN, v.outer_local, v.outer_remote, v.outer_sport,
-			      htons(gwlbd.opts.geneve_port), v.hdr_len + len, 0);
-	if (!n) {
+	start = gwlb_tunrx_encap(inner, len, &v, &n);
+	if (!start) {
 		drop(w, e, GWLB_DROP_TOO_BIG);
 		return;
 	}
@@ -125,7 +136,7 @@ static void tun_packet(struct tun_worker *w, struct tunq *q, uint8_t *buf, size_
 	b->dst[b->n].sin_addr.s_addr = v.outer_remote;
 	b->dst[b->n].sin_port = 0;
 	b->iov[b->n].iov_base = start;
-	b->iov[b->n].iov_len = GWLB_OUTER_LEN + v.hdr_len + len;
+	b->iov[b->n].iov_len = n;
 	b->eni[b->n] = e;
 	b->inner_len[b->n] = len;
 	b->n++;
@@ -145,7 +156,7 @@ static void *tun_main(void *arg)
 	gwlbd_pin_cpu(w->cpu);
 	gwlb_qsbr_online(&gwlbd.qsbr, tid);
 	b = calloc(1, sizeof(*b));
-	bufs = malloc((size_t)GWLB_BATCH * (GWLB_HEADROOM + TUN_READ_MAX));
+	bufs = malloc((size_t)GWLB_BATCH * (GWLB_HEADROOM + GWLB_TUN_READ_MAX));
 	if (!b || !bufs) {
 		log_crit(GWLB_LS_TUNNEL, "tun worker %u: out of memory", w->id);
 		goto out;
@@ -173,8 +184,8 @@ static void *tun_main(void *arg)
 
 			/* Up to a batch from each ready queue; level-triggered epoll brings the rest. */
 			for (int k = 0; k < GWLB_BATCH; k++) {
-				uint8_t *buf = bufs + (size_t)b->n * (GWLB_HEADROOM + TUN_READ_MAX);
-				ssize_t r = read(q->fd, buf + GWLB_HEADROOM, TUN_READ_MAX);
+				uint8_t *buf = bufs + (size_t)b->n * (GWLB_HEADROOM + GWLB_TUN_READ_MAX);
+				ssize_t r = read(q->fd, buf + GWLB_HEADROOM, GWLB_TUN_READ_MAX);
 
 				if (r <= 0)
 					break;

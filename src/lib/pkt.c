@@ -249,6 +249,21 @@ static int pkt_parse_ip(const uint8_t *buf, size_t len, int version, int quoted,
 	return GWLB_PKT_OK;
 }
 
+void gwlb_flow_key_make(struct gwlb_flow_key *k, uint8_t family, uint8_t proto,
+			const void *saddr, const void *daddr, uint16_t sport, uint16_t dport)
+{
+	size_t alen = family == 6 ? 16 : 4;
+
+	memset(k, 0, sizeof(*k));
+	k->family = family;
+	k->proto = proto;
+	memcpy(k->addr[0], saddr, alen);
+	memcpy(k->addr[1], daddr, alen);
+	k->port[0] = sport;
+	k->port[1] = dport;
+	key_canon(k);
+}
+
 int gwlb_pkt_parse(const uint8_t *buf, size_t len, int version, struct gwlb_pkt_info *pi)
 {
 	struct gwlb_pkt_info tmp;

@@ -62,6 +62,14 @@ const char *gwlb_pkt_strerror(int err);
 /* Hash of a key, the same for both directions (the key is canonical). */
 uint32_t gwlb_flow_key_hash(const struct gwlb_flow_key *k, uint32_t seed);
 
+/*
+ * The key of a flow from one direction's endpoints, canonical like gwlb_pkt_parse's:
+ * addresses of the family's length (4 or 16 bytes), ports in network order (ICMP echo: its
+ * identifier as both ports; no ports: 0). eni_idx is left 0.
+ */
+void gwlb_flow_key_make(struct gwlb_flow_key *k, uint8_t family, uint8_t proto,
+			const void *saddr, const void *daddr, uint16_t sport, uint16_t dport);
+
 /* Print "proto src:port <-> dst:port" into buf; returns buf. */
 char *gwlb_flow_key_str(const struct gwlb_flow_key *k, char *buf, size_t len);
 

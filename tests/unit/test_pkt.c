@@ -275,6 +275,30 @@ START_TEST(test_ip4_lengths)
 }
 END_TEST
 
+/* gwlb_flow_key_make gives the parser's key from either direction's endpoints. */
+START_TEST(test_key_make)
+{
+	static const uint8_t udp_2000_1000[] = { 0x07, 0xd0, 0x03, 0xe8, 0, 8, 0, 0 };
+	struct gwlb_pkt_info pi;
+	struct gwlb_flow_key k;
+	struct in_addr a, b;
+	uint8_t buf[64];
+	size_t len;
+
+	len = ip4_build(buf, 5, 17, "10.0.0.2", "9.0.0.1", FX(udp_2000_1000));
+	ck_assert_int_eq(gwlb_pkt_parse(buf, len, 0, &pi), GWLB_PKT_OK);
+	inet_pton(AF_INET, "10.0.0.2", &a);
+	inet_pton(AF_INET, "9.0.0.1", &b);
+	memset(&k, 0xff, sizeof(k));
+	gwlb_flow_key_make(&k, 4, 17, &a, &b, htons(2000), htons(1000));
+	assert_key(&pi.key, &k, "as sent");
+	gwlb_flow_key_make(&k, 4, 17, &b, &a, htons(1000), htons(2000));
+	assert_key(&pi.key, &k, "the reply's endpoints");
+	gwlb_flow_key_make(&k, 4, 17, &a, &b, htons(2001), htons(1000));
+	ck_assert_msg(memcmp(&pi.key, &k, sizeof(k)), "another port gave the same key");
+}
+END_TEST
+
 /* Endpoint 0 is the smaller address; on equal addresses, the smaller port. */
 START_TEST(test_canonical_order)
 {
@@ -723,6 +747,7 @@ static Suite *pkt_suite(void)
 	tcase_add_test(tc, test_ihl_honoured);
 	tcase_add_test(tc, test_ip4_lengths);
 	tcase_add_test(tc, test_canonical_order);
+	tcase_add_test(tc, test_key_make);
 	tcase_add_test(tc, test_other_protocols);
 	suite_add_tcase(s, tc);
 
