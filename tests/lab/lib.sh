@@ -240,12 +240,14 @@ expect_gt()
 	ok "$1 = $2 (> $3)"
 }
 
-# sim_clean: after traffic, gwlbsim saw no reply with a wrong header and no unknown flow.
+# sim_clean [NAME]: after traffic, gwlbsim (lab_sim_run's NAME, default sim) saw no reply
+# with a wrong header and no unknown flow.
 sim_clean()
 {
-	lab_sim_fresh
-	expect_eq "gwlbsim mismatch" "$(lab_sim_stat .mismatch)" 0
-	expect_eq "gwlbsim unknown_flow" "$(lab_sim_stat .unknown_flow)" 0
+	local name=${1:-sim} what="gwlbsim${1:+ $1}"
+	lab_sim_fresh "$name"
+	expect_eq "$what mismatch" "$(lab_sim_stat .mismatch "$name")" 0
+	expect_eq "$what unknown_flow" "$(lab_sim_stat .unknown_flow "$name")" 0
 }
 
 # http_code PATH [CURL ARGS...]: status code of a request to gwlbd's health server.
