@@ -188,6 +188,17 @@ static void eni_json(struct eni *e, void *arg)
 		json_array_append_new(arr, o);
 }
 
+/* --uplink as given; [] = nat mode masquerades out of any interface but gwo-* */
+static json_t *uplinks_json(void)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	for (i = 0; a && i < gwlbd.opts.n_uplinks; i++)
+		json_array_append_new(a, json_string(gwlbd.opts.uplinks[i]));
+	return a;
+}
+
 json_t *gwlbd_status_json(void)
 {
 	json_t *root, *udp_w, *tun_w, *enis, *ft = json_null();
@@ -257,5 +268,7 @@ json_t *gwlbd_status_json(void)
 		"enis", enis);
 	if (root)
 		json_object_set_new(root, "policy", gwlb_policyproc_json());
+	if (root)
+		json_object_set_new(root, "uplinks", uplinks_json());
 	return root;
 }
