@@ -278,30 +278,44 @@ EOF
 # then policy routing of everything arriving from clients and server into its tun.
 lab_sim_start()
 {
-	local args=() k veth
+	local args=() iifs=() k
 	for k in $(seq 1 "$LAB_NCLI"); do
 		args+=(--eni "198.19.$k.0/24=$(lab_eni_of "$k")" --eni "fd00:19:$k::/48=$(lab_eni_of "$k")")
+		iifs+=("v-cli$k")
 	done
-	lab_bg gwlb sim "$GWLBSIM" lab --local "$LAB_GWLB_ADDR" --appliance "$LAB_APP_ADDR" \
-		"${args[@]}" --tun "$LAB_TUN" --stats "$LAB_DIR/sim.json" "$@"
+	lab_sim_run gwlb sim "$LAB_GWLB_ADDR" "$LAB_APP_ADDR" "${iifs[*]} v-srv" "${args[@]}" "$@" ||
+		return 1
 	LAB_SIM_PID=$LAB_LAST_PID
-	if ! wait_for "lab_ip gwlb link show $LAB_TUN || ! kill -0 $LAB_SIM_PID" 10 ||
-	   ! kill -0 "$LAB_SIM_PID" 2>/dev/null; then
-		lab_log "gwlbsim did not create $LAB_TUN; its log:"
-		tail -n 20 "$LAB_DIR/sim.log" >&2
+}
+
+# lab_sim_run NODE NAME LOCAL APPLIANCE 'IIF...' GWLBSIM ARGS...: one GWLB stand-in in NODE
+# (log $LAB_DIR/NAME.log, stats $LAB_DIR/NAME.json), GWLB address LOCAL, sending to APPLIANCE,
+# with everything arriving on the interfaces IIF... policy routed into its tun. A lab may run
+# several, one per namespace (overlapping client addresses need that: the ENI is picked by
+# address). LAB_LAST_PID is gwlbsim's when it returns 0.
+lab_sim_run()
+{
+	local node=$1 name=$2 local=$3 appliance=$4 iifs=$5 pid veth
+	shift 5
+	lab_bg "$node" "$name" "$GWLBSIM" lab --local "$local" --appliance "$appliance" \
+		--tun "$LAB_TUN" --stats "$LAB_DIR/$name.json" "$@"
+	pid=$LAB_LAST_PID
+	if ! wait_for "lab_ip $node link show $LAB_TUN || ! kill -0 $pid" 10 ||
+	   ! kill -0 "$pid" 2>/dev/null; then
+		lab_log "gwlbsim did not create $LAB_TUN in $node; its log:"
+		tail -n 20 "$LAB_DIR/$name.log" >&2
 		return 1
 	fi
-	lab_ip gwlb link set "$LAB_TUN" up || return 1
-	lab_sysctl gwlb "net.ipv4.conf.$LAB_TUN.rp_filter=0" "net.ipv4.conf.$LAB_TUN.accept_local=1" || return 1
-	lab_ip gwlb route replace default dev "$LAB_TUN" table "$LAB_RT_TABLE" || return 1
-	lab_ip gwlb -6 route replace default dev "$LAB_TUN" table "$LAB_RT_TABLE" || return 1
-	for k in $(seq 1 "$LAB_NCLI") 100; do
-		veth=v-cli$k
-		[ "$k" = 100 ] && veth=v-srv
-		lab_ip gwlb rule add iif "$veth" lookup "$LAB_RT_TABLE" || return 1
-		lab_ip gwlb -6 rule add iif "$veth" lookup "$LAB_RT_TABLE" || return 1
+	lab_ip "$node" link set "$LAB_TUN" up || return 1
+	lab_sysctl "$node" "net.ipv4.conf.$LAB_TUN.rp_filter=0" "net.ipv4.conf.$LAB_TUN.accept_local=1" || return 1
+	lab_ip "$node" route replace default dev "$LAB_TUN" table "$LAB_RT_TABLE" || return 1
+	lab_ip "$node" -6 route replace default dev "$LAB_TUN" table "$LAB_RT_TABLE" || return 1
+	for veth in $iifs; do
+		lab_ip "$node" rule add iif "$veth" lookup "$LAB_RT_TABLE" || return 1
+		lab_ip "$node" -6 rule add iif "$veth" lookup "$LAB_RT_TABLE" || return 1
 	done
-	wait_for "test -s '$LAB_DIR/sim.json'" 5 || lab_log "warning: no stats from gwlbsim yet"
+	wait_for "test -s '$LAB_DIR/$name.json'" 5 || lab_log "warning: no stats from gwlbsim $name yet"
+	LAB_LAST_PID=$pid
 	return 0
 }
 
@@ -354,12 +368,13 @@ lab_health()
 	lab_exec app curl -s -m 5 "http://127.0.0.1:$LAB_HEALTH_PORT$1"
 }
 
-# lab_sim_stat JQ_FILTER: read gwlbsim's stats file (retrying over a half-written file).
+# lab_sim_stat JQ_FILTER [NAME]: read gwlbsim's stats file (that of lab_sim_run's NAME,
+# default sim), retrying over a half-written file.
 lab_sim_stat()
 {
-	local i out
+	local i out f=$LAB_DIR/${2:-sim}.json
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		if out=$(jq -r "$1" "$LAB_DIR/sim.json" 2>/dev/null) && [ -n "$out" ]; then
+		if out=$(jq -r "$1" "$f" 2>/dev/null) && [ -n "$out" ]; then
 			echo "$out"
 			return 0
 		fi
@@ -368,17 +383,17 @@ lab_sim_stat()
 	return 1
 }
 
-# Wait until gwlbsim has rewritten its stats file (it does once a second), so what is read
-# next covers everything sent before this call.
+# lab_sim_fresh [NAME]: wait until gwlbsim (lab_sim_run's NAME, default sim) has rewritten its
+# stats file (it does once a second), so what is read next covers everything sent before.
 lab_sim_fresh()
 {
-	local before
-	before=$(date -r "$LAB_DIR/sim.json" +%s%N 2>/dev/null || echo 0)
-	wait_for "[ \"\$(date -r '$LAB_DIR/sim.json' +%s%N 2>/dev/null || echo 0)\" != $before ]" 3 || true
+	local before f=$LAB_DIR/${1:-sim}.json
+	before=$(date -r "$f" +%s%N 2>/dev/null || echo 0)
+	wait_for "[ \"\$(date -r '$f' +%s%N 2>/dev/null || echo 0)\" != $before ]" 3 || true
 	# One more write, so a packet still in flight at the first write is counted.
-	before=$(date -r "$LAB_DIR/sim.json" +%s%N 2>/dev/null || echo 0)
-	wait_for "[ \"\$(date -r '$LAB_DIR/sim.json' +%s%N 2>/dev/null || echo 0)\" != $before ]" 3 ||
-		lab_log "warning: gwlbsim has not rewritten $LAB_DIR/sim.json for 3 s"
+	before=$(date -r "$f" +%s%N 2>/dev/null || echo 0)
+	wait_for "[ \"\$(date -r '$f' +%s%N 2>/dev/null || echo 0)\" != $before ]" 3 ||
+		lab_log "warning: gwlbsim has not rewritten $f for 3 s"
 	return 0
 }
 

@@ -300,7 +300,8 @@ int main(int argc, char **argv)
 		return die("%s", err);
 
 	/* Before the health server: a health page that answers means everything is up. */
-	ret = gwlb_nft_net_install(nerr, sizeof(nerr));
+	ret = gwlb_nft_net_install((const char (*)[IFNAMSIZ])gwlbd.opts.uplinks,
+				   gwlbd.opts.n_uplinks, nerr, sizeof(nerr));
 	if (ret < 0)
 		return die("%s", nerr);
 	if (gwlbd.opts.policy_file) {

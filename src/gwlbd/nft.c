@@ -2156,7 +2156,8 @@ const char *gwlb_nft_elem_str(uint32_t key_type, const struct gwlb_nft_elem_info
  *   chain mark_out { type route hook output priority mangle;
  *     ct mark & 0x0000ffff vmap @eni_return }
  *   map eni_nat { type mark : verdict }              index -> jump nat_<index> (nat mode)
- *   chain nat_<index> { masquerade }
+ *   chain nat_<index> { oifname != "gwo-*" masquerade }
+ *     or with --uplink: { oifname "<uplink>" masquerade } for each uplink
  *   chain nat_post { type nat hook postrouting priority srcnat;
  *     meta mark & 0x0000ffff vmap @eni_nat }
  *
@@ -2345,10 +2346,18 @@ static int net_rules(struct nft_tx *tx)
 	return net_rule_commit(tx, r, ret, "rule nat");
 }
 
-int gwlb_nft_net_install(char *err, size_t errlen)
+/* --uplink: the interfaces nat chains masquerade out of (the caller's); none = any but gwo-* */
+static const char (*net_uplinks)[IFNAMSIZ];
+static unsigned net_n_uplinks;
+
+int gwlb_nft_net_install(const char (*uplinks)[IFNAMSIZ], unsigned n_uplinks, char *err,
+			 size_t errlen)
 {
 	struct nft_tx tx;
 	int ret;
+
+	net_uplinks = uplinks;
+	net_n_uplinks = uplinks ? n_uplinks : 0;
 
 	ret = nft_tx_init(&tx);
 	if (ret) {
@@ -2463,18 +2472,33 @@ static int net_eni_chain_rules(struct nft_tx *tx, const char *chain, uint32_t ma
 	return net_rule_commit(tx, r, ret, "rule eni ct mark");
 }
 
-/* masquerade, but never out of a tun of ours: a nat ENI's flow routed back to GWLB keeps its addresses */
-static int net_nat_chain_rules(struct nft_tx *tx, const char *chain)
+static int net_masq_rule(struct nft_tx *tx, const char *chain, const char *oif, uint32_t op)
 {
 	struct nftnl_rule *r = rule_new_in(GWLB_NFT_NET_TABLE, chain, NULL);
 	int ret;
 
 	if (!r)
 		return -ENOMEM;
-	ret = e_oifname(r, GWLB_NFT_OIF_MATCH, NFT_CMP_NEQ);
+	ret = e_oifname(r, oif, op);
 	if (!ret)
 		ret = rule_add(r, nftnl_expr_alloc("masq"));
 	return net_rule_commit(tx, r, ret, "rule eni masquerade");
+}
+
+/*
+ * Masquerade out of the uplinks, or without --uplink out of anything but a tun of ours (a
+ * nat ENI's flow routed back to GWLB keeps its addresses).
+ */
+static int net_nat_chain_rules(struct nft_tx *tx, const char *chain)
+{
+	unsigned i;
+	int ret = 0;
+
+	if (!net_n_uplinks)
+		return net_masq_rule(tx, chain, GWLB_NFT_OIF_MATCH, NFT_CMP_NEQ);
+	for (i = 0; !ret && i < net_n_uplinks; i++)
+		ret = net_masq_rule(tx, chain, net_uplinks[i], NFT_CMP_EQ);
+	return ret;
 }
 
 static int net_chain_del(struct nft_tx *tx, const char *chain)

@@ -287,8 +287,14 @@ const char *gwlb_nft_elem_str(uint32_t key_type, const struct gwlb_nft_elem_info
 #define GWLB_NFT_NET_CHAIN_NAT		"nat_post"
 #define GWLB_NFT_NET_CHAIN_ENI_NAT	"nat_"	/* + index */
 
-/* Create (or replace) table inet gwlbnf-net, no ENIs in it, in one transaction. 0 or -errno, err. */
-int gwlb_nft_net_install(char *err, size_t errlen);
+/*
+ * Create (or replace) table inet gwlbnf-net, no ENIs in it, in one transaction. The nat
+ * chains of later ENIs masquerade out of the n_uplinks interfaces uplinks names (a trailing
+ * '*' is a prefix; none: out of any interface but gwo-*); the array must live as long as
+ * the table. 0 or -errno, err.
+ */
+int gwlb_nft_net_install(const char (*uplinks)[IFNAMSIZ], unsigned n_uplinks, char *err,
+			 size_t errlen);
 
 /* Delete table inet gwlbnf-net in one transaction. 0 also when there was none. */
 int gwlb_nft_net_remove(void);

@@ -192,6 +192,17 @@ static void eni_json(struct eni *e, void *arg)
 		json_array_append_new(arr, o);
 }
 
+/* --uplink as given; [] = nat mode masquerades out of any interface but gwo-* */
+static json_t *uplinks_json(void)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	for (i = 0; a && i < gwlbd.opts.n_uplinks; i++)
+		json_array_append_new(a, json_string(gwlbd.opts.uplinks[i]));
+	return a;
+}
+
 json_t *gwlbd_status_json(void)
 {
 	json_t *root, *udp_w, *tun_w, *enis, *ft = json_null();
@@ -270,5 +281,7 @@ json_t *gwlbd_status_json(void)
 			"no_entry", (json_int_t)cs.no_entry, "no_flow", (json_int_t)cs.no_flow,
 			"skipped", (json_int_t)cs.skipped, "busy", (json_int_t)cs.busy));
 	}
+	if (root)
+		json_object_set_new(root, "uplinks", uplinks_json());
 	return root;
 }

@@ -71,6 +71,7 @@ enum {
 	OPT_STATE_FILE,
 	OPT_MODE,
 	OPT_ENI_MODE,
+	OPT_UPLINK,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':' instead of '?'. */
@@ -109,6 +110,7 @@ static const struct option long_opts[] = {
 	{ "state-file",		required_argument,	NULL, OPT_STATE_FILE },
 	{ "mode",		required_argument,	NULL, OPT_MODE },
 	{ "eni-mode",		required_argument,	NULL, OPT_ENI_MODE },
+	{ "uplink",		required_argument,	NULL, OPT_UPLINK },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -236,6 +238,9 @@ const char gwlb_opts_usage[] =
 "                       the hooks do it all, as gwlbtun; the default).\n"
 "  --eni-mode ENI=MODE  MODE for this ENI only (eni-<hex>, hex or a gwi-\n"
 "                       name; repeatable, at most 256).\n"
+"  --uplink IF[,IF...]  nat mode masquerades only out of these interfaces\n"
+"                       (repeatable, at most 8; a trailing * matches a\n"
+"                       prefix; default: out of any interface but gwo-*).\n"
 "  --udp-rcvbuf BYTES   Receive buffer of the GENEVE sockets\n"
 "                       (default 8388608, 65536..1073741823).\n"
 "  --hook-timeout SECS  Kill a hook still running after SECS\n"
@@ -468,6 +473,42 @@ static int opt_eni_mode(const char *arg, struct gwlb_opts *o, char *err, size_t 
 	o->eni_modes[o->n_eni_modes].eni_id = id;
 	o->eni_modes[o->n_eni_modes].mode = (enum gwlb_mode)m;
 	o->n_eni_modes++;
+	return 0;
+}
+
+/* Names as nft's oifname matches them: a trailing '*' is a prefix, nowhere else. */
+static int opt_uplinks(const char *arg, struct gwlb_opts *o, char *err, size_t errlen)
+{
+	const char *p = arg;
+
+	do {
+		size_t len = strcspn(p, ","), i;
+		const char *bad = NULL;
+
+		if (!len || len >= IFNAMSIZ)
+			bad = "1 to 15 characters";
+		for (i = 0; !bad && i < len; i++)
+			if (p[i] == '/' || p[i] == ' ' || p[i] == '\t' ||
+			    (p[i] == '*' && i + 1 < len))
+				bad = "no '/' or spaces, '*' only at the end";
+		if (!bad && (len == 1 && p[0] == '*'))
+			bad = "'*' alone is every interface: leave --uplink out";
+		if (bad)
+			return fail(err, errlen, "option '--uplink': '%.*s' is not an interface "
+				    "name (%s)", (int)len, p, bad);
+		for (i = 0; i < o->n_uplinks; i++)
+			if (!strncmp(o->uplinks[i], p, len) && !o->uplinks[i][len])
+				break;
+		if (i == o->n_uplinks) {
+			if (o->n_uplinks >= GWLB_MAX_UPLINKS)
+				return fail(err, errlen, "option '--uplink': more than %u interfaces",
+					    GWLB_MAX_UPLINKS);
+			memcpy(o->uplinks[o->n_uplinks], p, len);
+			o->uplinks[o->n_uplinks][len] = '\0';
+			o->n_uplinks++;
+		}
+		p += len;
+	} while (*p++ == ',');
 	return 0;
 }
 
@@ -831,6 +872,9 @@ int gwlb_opts_parse(struct gwlb_opts *o, int argc, char **argv, char *err, size_
 			break;
 		case OPT_ENI_MODE:
 			r = opt_eni_mode(optarg, o, err, errlen);
+			break;
+		case OPT_UPLINK:
+			r = opt_uplinks(optarg, o, err, errlen);
 			break;
 		default:
 			r = opt_error(c, argc, argv, err, errlen);

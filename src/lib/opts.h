@@ -10,12 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <net/if.h>
+
 #include "cidr.h"
 #include "flowtab.h"
 
 #define GWLB_MAX_THREADS	64
 #define GWLB_MAX_ORIGINS	32
 #define GWLB_MAX_ENI_MODES	256
+#define GWLB_MAX_UPLINKS	8
 /* gwlbd's control socket, where gwlbctl looks by default. */
 #define GWLB_CTL_SOCKET		"/run/gwlbnf/gwlbd.sock"
 /* Where gwlbd looks for nft files by default (gwlbnf-nft-rules(5)). */
@@ -92,6 +95,9 @@ struct gwlb_opts {
 	enum gwlb_mode mode;		/* --mode: every ENI's unless --eni-mode names it */
 	struct gwlb_eni_mode eni_modes[GWLB_MAX_ENI_MODES];	/* --eni-mode, later wins */
 	unsigned n_eni_modes;
+	/* --uplink: nat mode masquerades only out of these; none = out of all but gwo-* */
+	char uplinks[GWLB_MAX_UPLINKS][IFNAMSIZ];
+	unsigned n_uplinks;
 	uint32_t udp_rcvbuf;		/* --udp-rcvbuf bytes */
 	uint32_t hook_timeout;		/* --hook-timeout seconds */
 	uint16_t mtu;			/* --mtu, default 8500 */

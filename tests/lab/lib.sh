@@ -217,6 +217,23 @@ download_ok()
 	ok "download $node <- $url: $size bytes, sha256 matches ($(awk '{ printf "%.1f MB/s", $2 / 1e6 }' <<<"$out"))"
 }
 
+# lab_uplink: veth up0 from app (198.19.250.1, fd00:19:250::1) to srv (.2), bypassing GWLB;
+# app routes srv's prefixes over it, and srv answers over it from its own address (the UDP
+# echo server lets the kernel pick the source: it would be up0's, and conntrack would not
+# see a reply). For route and nat mode tests.
+lab_uplink()
+{
+	lab_veth app up0 srv up0
+	lab_ip app addr add 198.19.250.1/24 dev up0
+	lab_ip app -6 addr add fd00:19:250::1/64 dev up0 nodad
+	lab_ip srv addr add 198.19.250.2/24 dev up0
+	lab_ip srv -6 addr add fd00:19:250::2/64 dev up0 nodad
+	lab_ip app route add 198.19.100.0/24 via 198.19.250.2
+	lab_ip app -6 route add fd00:19:100::/48 via fd00:19:250::2
+	lab_ip srv route replace 198.19.250.0/24 dev up0 proto kernel scope link src "$LAB_SRV4"
+	lab_ip srv -6 route replace fd00:19:250::/64 dev up0 proto kernel metric 256 src "$LAB_SRV6"
+}
+
 # gwlbd_json FILTER: jq -r FILTER over gwlbd's /json.
 gwlbd_json()
 {
@@ -240,12 +257,14 @@ expect_gt()
 	ok "$1 = $2 (> $3)"
 }
 
-# sim_clean: after traffic, gwlbsim saw no reply with a wrong header and no unknown flow.
+# sim_clean [NAME]: after traffic, gwlbsim (lab_sim_run's NAME, default sim) saw no reply
+# with a wrong header and no unknown flow.
 sim_clean()
 {
-	lab_sim_fresh
-	expect_eq "gwlbsim mismatch" "$(lab_sim_stat .mismatch)" 0
-	expect_eq "gwlbsim unknown_flow" "$(lab_sim_stat .unknown_flow)" 0
+	local name=${1:-sim} what="gwlbsim${1:+ $1}"
+	lab_sim_fresh "$name"
+	expect_eq "$what mismatch" "$(lab_sim_stat .mismatch "$name")" 0
+	expect_eq "$what unknown_flow" "$(lab_sim_stat .unknown_flow "$name")" 0
 }
 
 # http_code PATH [CURL ARGS...]: status code of a request to gwlbd's health server.

@@ -563,6 +563,48 @@ START_TEST(test_mode_errors)
 }
 END_TEST
 
+START_TEST(test_uplinks)
+{
+	ck_assert_int_eq(parse(NULL), 0);
+	ck_assert_uint_eq(o.n_uplinks, 0);
+
+	/* repeatable and comma lists; a name given twice is kept once */
+	ck_assert_int_eq(parse("--uplink", "up0", "--uplink", "eth1,ens*,up0",
+			       "--uplink", "abcdefghijklmno", NULL), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_uint_eq(o.n_uplinks, 4);
+	ck_assert_str_eq(o.uplinks[0], "up0");
+	ck_assert_str_eq(o.uplinks[1], "eth1");
+	ck_assert_str_eq(o.uplinks[2], "ens*");
+	ck_assert_str_eq(o.uplinks[3], "abcdefghijklmno");
+
+	/* a second parse starts from the defaults */
+	ck_assert_int_eq(parse("--uplink", "up1", NULL), 0);
+	ck_assert_uint_eq(o.n_uplinks, 1);
+	ck_assert_str_eq(o.uplinks[0], "up1");
+
+	ck_assert_int_eq(parse("--uplink", "a,b,c,d,e,f,g,h", "--uplink", "a", NULL), 0);
+	ck_assert_uint_eq(o.n_uplinks, GWLB_MAX_UPLINKS);
+}
+END_TEST
+
+START_TEST(test_uplink_errors)
+{
+	ASSERT_BAD("--uplink", "", "option '--uplink': '' is not an interface name (1 to 15");
+	ASSERT_BAD("--uplink", "up0,", "option '--uplink': '' is not an interface name");
+	ASSERT_BAD("--uplink", ",up0", "option '--uplink': '' is not an interface name");
+	ASSERT_BAD("--uplink", "abcdefghijklmnop", "'abcdefghijklmnop' is not an interface name (1 to 15");
+	ASSERT_BAD("--uplink", "up0,a/b", "option '--uplink': 'a/b' is not an interface name (no '/'");
+	ASSERT_BAD("--uplink", "up 0", "'up 0' is not an interface name (no '/' or spaces");
+	ASSERT_BAD("--uplink", "e*th", "'e*th' is not an interface name (no '/' or spaces, '*' only at the end)");
+	ASSERT_BAD("--uplink", "*", "'*' is not an interface name ('*' alone is every interface");
+	ck_assert_int_eq(parse("--uplink", "a,b,c,d,e,f,g,h,i", NULL), -EINVAL);
+	assert_err_has("option '--uplink': more than 8 interfaces");
+	ck_assert_int_eq(parse("--uplink", NULL), -EINVAL);
+	assert_err_has("'--uplink' needs an argument");
+}
+END_TEST
+
 START_TEST(test_usage)
 {
 	static const char *const flags[] = {
@@ -571,7 +613,7 @@ START_TEST(test_usage)
 		"--allowed-origin", "--geneve-port", "--timeout-tcp", "--timeout-udp",
 		"--timeout-icmp", "--timeout-other", "--receive-only", "--flow-max", "--hold-max",
 		"--max-eni", "--route-table-base", "--rule-priority-base", "--state-file",
-		"--udp-rcvbuf", "--hook-timeout", "--mtu", "--health-address",
+		"--udp-rcvbuf", "--hook-timeout", "--mtu", "--health-address", "--uplink",
 		"/metrics", "CREATE", "DESTROY",
 	};
 	const char *line, *next;
@@ -616,6 +658,8 @@ static Suite *opts_suite(void)
 	tcase_add_test(tc, test_policy_child);
 	tcase_add_test(tc, test_modes);
 	tcase_add_test(tc, test_mode_errors);
+	tcase_add_test(tc, test_uplinks);
+	tcase_add_test(tc, test_uplink_errors);
 	tcase_add_test(tc, test_usage);
 	suite_add_tcase(s, tc);
 	return s;
