@@ -703,6 +703,13 @@ void gwlb_eni_shutdown(void)
 	}
 }
 
+bool gwlb_eni_index_kept(uint16_t idx)
+{
+	uint64_t id;
+
+	return M.idx && gwlb_eniidx_owner(M.idx, idx, &id) == 0;
+}
+
 unsigned gwlb_eni_count(void)
 {
 	return M.count;

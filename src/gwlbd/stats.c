@@ -7,6 +7,7 @@
 #include "eni.h"
 #include "eniidx.h"
 #include "gwlbd.h"
+#include "leftover.h"
 #include "log.h"
 #include "policyproc.h"
 #include "stats.h"
@@ -255,7 +256,9 @@ json_t *gwlbd_status_json(void)
 		"overflow", (json_int_t)gwlb_eni_hold_overflow(),
 		"hook_failures", (json_int_t)gwlb_ctr_get(&gwlbd.hook_failures),
 		"enis", enis);
-	if (root)
+	if (root) {
 		json_object_set_new(root, "policy", gwlb_policyproc_json());
+		json_object_set_new(root, "leftovers_removed", gwlb_leftover_json());
+	}
 	return root;
 }
