@@ -254,6 +254,38 @@ int gwlb_route_obj_snprintf(const struct gwlb_route_obj *o, char *buf, size_t le
 	return snprintf(buf, len, "%srule prio %u%s lookup %u", fam, o->prio, sel, o->table);
 }
 
+int gwlb_route_lookup(uint8_t family)
+{
+	/* documentation addresses (RFC 5737, RFC 3849): looked up, never sent to */
+	static const uint8_t dst4[4] = { 192, 0, 2, 1 };
+	static const uint8_t dst6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct mnl_socket *nl = nl_open(NULL, 0);
+	struct rtmsg *rtm;
+	int ret;
+
+	if (!nl)
+		return -errno;
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = 1;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = family;
+	rtm->rtm_dst_len = family == AF_INET6 ? 128 : 32;
+	if (family == AF_INET6)
+		mnl_attr_put(nlh, RTA_DST, sizeof(dst6), dst6);
+	else
+		mnl_attr_put(nlh, RTA_DST, sizeof(dst4), dst4);
+	ret = mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ? -1 :
+	      (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (ret >= 0)
+		ret = mnl_cb_run(buf, ret, 1, mnl_socket_get_portid(nl), NULL, NULL);
+	ret = ret < 0 ? -errno : 0;
+	mnl_socket_close(nl);
+	return ret;
+}
+
 /* ---- leftovers of a previous gwlbd ---- */
 
 #ifdef MNL_SOCKET_DUMP_SIZE

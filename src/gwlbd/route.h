@@ -54,6 +54,13 @@ int gwlb_route_set_del(struct gwlb_route_set *set, char *err, size_t errlen);
 /* One object in ip(8)'s words: "rule prio 10001 iif gwi-X lookup 10001" (IPv6: "-6 ..."). */
 int gwlb_route_obj_snprintf(const struct gwlb_route_obj *o, char *buf, size_t len);
 
+/*
+ * An output route lookup (mark 0, as a local socket's first one) of an address in family's
+ * documentation range: is there a route for the unknown, such as a default route?
+ * 0, -ENETUNREACH, or another -errno.
+ */
+int gwlb_route_lookup(uint8_t family);
+
 /* gwlbd's ranges: rule priorities prio_base+1.., route tables table_base+1.., max of each. */
 struct gwlb_route_range {
 	uint32_t prio_base, table_base, max;
