@@ -308,3 +308,24 @@ ct_with_decision()
 # The ENI names gwlbd must use, computed independently of it.
 ENI1_GWI=gwi-$(lab_eni_b60 "$LAB_ENI1" 2>/dev/null || echo e8WXgsTQDkf)
 ENI1_GWO=gwo-${ENI1_GWI#gwi-}
+
+# lab_uplink: a veth app up0 (198.19.250.1, fd00:19:250::1) <-> srv up0 (.2) that bypasses
+# GWLB, for the endpoint modes that leave the appliance by kernel routing (addresses inside
+# the namespaces only). srv routes cli2's prefix back over it.
+lab_uplink()
+{
+	lab_veth app up0 srv up0
+	lab_ip app addr add 198.19.250.1/24 dev up0
+	lab_ip app -6 addr add fd00:19:250::1/64 dev up0 nodad
+	lab_ip srv addr add 198.19.250.2/24 dev up0
+	lab_ip srv -6 addr add fd00:19:250::2/64 dev up0 nodad
+	lab_ip app route add 198.19.100.0/24 via 198.19.250.2
+	lab_ip app -6 route add fd00:19:100::/48 via fd00:19:250::2
+	# route mode: srv answers cli2 over the uplink; cli3 (nat) gets no route back on purpose.
+	# src: the UDP echo server does not answer from the address it was asked on, so the
+	# kernel would pick up0's own and conntrack would not see a reply.
+	lab_ip srv route add 198.19.2.0/24 via 198.19.250.1 src "$LAB_SRV4"
+	lab_ip srv -6 route add fd00:19:2::/48 via fd00:19:250::1 src "$LAB_SRV6"
+	lab_ip srv route replace 198.19.250.0/24 dev up0 proto kernel scope link src "$LAB_SRV4"
+	lab_ip srv -6 route replace fd00:19:250::/64 dev up0 proto kernel metric 256 src "$LAB_SRV6"
+}
