@@ -161,7 +161,8 @@ uint16_t gwlb_ctflush_owner(const struct nf_conntrack *ct)
 }
 
 struct ctf_collect {
-	uint16_t idx;
+	gwlb_ctflush_match_fn match;
+	void *arg;
 	struct nf_conntrack **ct;
 	size_t n, cap;
 };
@@ -169,8 +170,9 @@ struct ctf_collect {
 static int ctf_collect_cb(const struct nf_conntrack *ct, void *arg)
 {
 	struct ctf_collect *c = arg;
+	uint16_t idx = gwlb_ctflush_owner(ct);
 
-	if (gwlb_ctflush_owner(ct) != c->idx)
+	if (!idx || !c->match(idx, c->arg))
 		return 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
@@ -213,19 +215,15 @@ static int ctf_delete(struct mnl_socket *nl, uint32_t portid, uint32_t seq,
 	}
 }
 
-int gwlb_ctflush_eni(uint16_t idx, char *err, size_t errlen)
+int gwlb_ctflush_match(gwlb_ctflush_match_fn match, void *arg, char *err, size_t errlen)
 {
-	struct ctf_collect c = { .idx = idx };
+	struct ctf_collect c = { .match = match, .arg = arg };
 	struct mnl_socket *nl = NULL;
 	uint32_t portid;
 	char *buf = NULL;
 	int ret, deleted = 0;
 	size_t i;
 
-	if (!idx) {
-		snprintf(err, errlen, "conntrack flush: ENI index 0 is no ENI's");
-		return -EINVAL;
-	}
 	ret = gwlb_ctflush_foreach(ctf_collect_cb, &c, err, errlen);
 	if (ret || !c.n)
 		goto cleanup;
@@ -246,8 +244,8 @@ int gwlb_ctflush_eni(uint16_t idx, char *err, size_t errlen)
 		} else if (r != -ENOENT) {
 			/* ENOENT: it timed out or was deleted meanwhile; anything else is ours */
 			ret = r;
-			snprintf(err, errlen, "conntrack delete (ENI index %u): %s", idx,
-				 strerror(-r));
+			snprintf(err, errlen, "conntrack delete (ENI index %u): %s",
+				 gwlb_ctflush_owner(c.ct[i]), strerror(-r));
 			break;
 		}
 	}
@@ -259,4 +257,18 @@ cleanup:
 	if (nl)
 		mnl_socket_close(nl);
 	return ret < 0 ? ret : deleted;
+}
+
+static bool ctf_is_idx(uint16_t idx, void *arg)
+{
+	return idx == *(const uint16_t *)arg;
+}
+
+int gwlb_ctflush_eni(uint16_t idx, char *err, size_t errlen)
+{
+	if (!idx) {
+		snprintf(err, errlen, "conntrack flush: ENI index 0 is no ENI's");
+		return -EINVAL;
+	}
+	return gwlb_ctflush_match(ctf_is_idx, &idx, err, errlen);
 }

@@ -8,6 +8,7 @@
 #ifndef GWLBD_CTFLUSH_H
 #define GWLBD_CTFLUSH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,11 @@ uint16_t gwlb_ctflush_owner(const struct nf_conntrack *ct);
  * went away meanwhile are not counted), or -errno with the reason in err.
  */
 int gwlb_ctflush_eni(uint16_t idx, char *err, size_t errlen);
+
+/* Is ENI index idx (never 0) one whose entries go? */
+typedef bool (*gwlb_ctflush_match_fn)(uint16_t idx, void *arg);
+
+/* Delete every entry whose ENI index match() picks. The number deleted, or -errno with err. */
+int gwlb_ctflush_match(gwlb_ctflush_match_fn match, void *arg, char *err, size_t errlen);
 
 #endif

@@ -387,6 +387,55 @@ static void eni_routes_create(struct eni *e)
 			 e->id_hex, gwlb_mode_name(e->mode), err);
 }
 
+/*
+ * Forwarding for the ENI's mode, or a warning naming the sysctl: gwlbd must not
+ * black-hole an ENI silently on a host with forwarding off. What arrives on gwi is
+ * gwlbd's to forward; what comes back on the uplink (route, nat) is the host's.
+ */
+static void eni_forwarding(struct eni *e)
+{
+	const char *mode = gwlb_mode_name(e->mode);
+	char dev[IFNAMSIZ + 8];
+	int ret, i;
+
+	if (gwlbd.opts.receive_only)
+		return;
+	if (e->mode == GWLB_MODE_LOCAL) {
+		for (i = 0; i < 2; i++)
+			if (gwlb_route_lookup(i ? AF_INET6 : AF_INET) == -ENETUNREACH)
+				log_imp(GWLB_LS_TUNNEL, "eni-%s: local mode: no IPv%c route for the "
+					"replies' first lookup: they are not sent unless a route (a "
+					"default route, or one to this ENI's clients) exists; gwlbd's "
+					"mark_out then sends them out %s", e->id_hex, i ? '6' : '4',
+					e->gwo);
+		return;
+	}
+	if (e->mode != GWLB_MODE_PASSTHROUGH && e->mode != GWLB_MODE_ROUTE &&
+	    e->mode != GWLB_MODE_NAT)
+		return;
+	ret = gwlb_tun_forward(e->gwi);
+	if (ret < 0) {
+		log_crit(GWLB_LS_TUNNEL, "eni-%s: %s mode: cannot turn on forwarding on %s: %s: "
+			 "set net.ipv4.conf.%s.forwarding=1 and net.ipv6.conf.all.forwarding=1",
+			 e->id_hex, mode, e->gwi, strerror(-ret), e->gwi);
+		return;
+	}
+	if ((ret & GWLB_TUN_FWD_V6) && !gwlb_tun_host_forwards(true, dev, sizeof(dev)))
+		log_imp(GWLB_LS_TUNNEL, "eni-%s: %s mode: IPv6 from %s is not forwarded: this "
+			"kernel has no net.ipv6.conf.%s.force_forwarding: set "
+			"net.ipv6.conf.all.forwarding=1", e->id_hex, mode, e->gwi, e->gwi);
+	if (e->mode == GWLB_MODE_PASSTHROUGH)
+		return;
+	/* the replies come back on the uplink, which is the host's to configure */
+	for (i = 0; i < 2; i++)
+		if (!gwlb_tun_host_forwards(i, dev, sizeof(dev)))
+			log_imp(GWLB_LS_TUNNEL, "eni-%s: %s mode: no interface forwards IPv%c: the "
+				"replies that come back on the uplink are not forwarded to %s: set "
+				"net.ipv%c.conf.<uplink>.%s=1 (or %s=1)", e->id_hex, mode,
+				i ? '6' : '4', e->gwo, i ? '6' : '4', i ? "force_forwarding" :
+				"forwarding", i ? "net.ipv6.conf.all.forwarding" : "net.ipv4.ip_forward");
+}
+
 static void eni_routes_destroy(struct eni *e)
 {
 	char err[256];
@@ -459,6 +508,7 @@ static struct eni *eni_create(uint64_t id)
 		log_crit(GWLB_LS_TUNNEL, "eni-%s: %s (its flows get no zone or mark)", e->id_hex, err);
 	e->net = !ret;
 	eni_routes_create(e);
+	eni_forwarding(e);
 	e->created_ms = gwlbd_now_ms();
 	atomic_store(&e->last_active, gwlbd_now());
 	atomic_store(&e->state, ENI_CREATING);
@@ -701,6 +751,13 @@ void gwlb_eni_shutdown(void)
 		if (!e->hook_running && atomic_load(&e->state) == ENI_READY)
 			eni_begin_destroy(e);
 	}
+}
+
+bool gwlb_eni_index_kept(uint16_t idx)
+{
+	uint64_t id;
+
+	return M.idx && gwlb_eniidx_owner(M.idx, idx, &id) == 0;
 }
 
 unsigned gwlb_eni_count(void)

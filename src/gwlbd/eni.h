@@ -92,6 +92,8 @@ void gwlb_eni_tick(void);
 /* Begin shutdown: DESTROY every ENI. gwlb_eni_count() reaches 0 when all are gone. */
 void gwlb_eni_shutdown(void);
 unsigned gwlb_eni_count(void);
+/* Is index idx kept for an ENI (in use, or from the state file)? */
+bool gwlb_eni_index_kept(uint16_t idx);
 
 /* Call fn for each ENI (health thread): under the manager's list lock. */
 void gwlb_eni_foreach(void (*fn)(struct eni *e, void *arg), void *arg);

@@ -26,6 +26,7 @@
 #include "eni.h"
 #include "gwlbd.h"
 #include "health.h"
+#include "leftover.h"
 #include "log.h"
 #include "nft.h"
 #include "nftrules.h"
@@ -214,6 +215,7 @@ static void manager_loop(int epfd)
 
 int main(int argc, char **argv)
 {
+	struct gwlb_leftover_cfg leftover_cfg = { .kept = gwlb_eni_index_kept };
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct gwlb_flowtab_cfg fcfg;
 	char err[512], nerr[512];
@@ -244,6 +246,9 @@ int main(int argc, char **argv)
 	gwlbd.n_udp = gwlbd.opts.udp_threads ? gwlbd.opts.udp_threads : (unsigned)ncpu;
 	gwlbd.n_tun = gwlbd.opts.tun_threads ? gwlbd.opts.tun_threads : (unsigned)ncpu;
 	gwlbd.start_ms = gwlbd_now_ms();
+	leftover_cfg.max_eni = gwlbd.opts.max_eni;
+	leftover_cfg.prio_base = gwlbd.opts.rule_prio_base;
+	leftover_cfg.table_base = gwlbd.opts.route_table_base;
 
 	if (check_caps())
 		return 1;
@@ -282,12 +287,18 @@ int main(int argc, char **argv)
 	if (gwlb_tunrx_open(err, sizeof(err)) < 0)
 		return die("%s", err);
 
+	/* After the socket check: a gwlbd whose socket answers was refused before this. */
+	if (gwlb_leftover_claim(err, sizeof(err)) < 0)
+		return die("%s", err);
+
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return die("cannot set up the ENI manager: %m");
 	if (gwlb_eni_init(epfd, err, sizeof(err)) < 0)
 		return die("%s; gwlbd will not start without the ENIs' indexes: fix the file, "
 			   "or move it away to start afresh", err);
+	/* With the state file read (its indexes' flows stay), before anything is added. */
+	gwlb_leftover_clean(&leftover_cfg);
 	sig_fd = gwlbd_signalfd();
 	sig_ev = (struct gwlb_ev){ .fd = sig_fd, .cb = sig_cb };
 	tick_ev.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -364,6 +375,7 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		log_crit(GWLB_LS_CORE, "cannot remove nft table inet %s: %s", GWLB_NFT_NET_TABLE,
 			 strerror(-ret));
+	gwlb_leftover_stop(&leftover_cfg);
 	gwlb_eni_fini();
 	/* After the ENIs: their tables go with them, then the global files' own. */
 	gwlb_nftrules_fini();

@@ -4,6 +4,7 @@
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -251,4 +252,198 @@ int gwlb_route_obj_snprintf(const struct gwlb_route_obj *o, char *buf, size_t le
 	if (o->table == RT_TABLE_MAIN)
 		return snprintf(buf, len, "%srule prio %u%s lookup main", fam, o->prio, sel);
 	return snprintf(buf, len, "%srule prio %u%s lookup %u", fam, o->prio, sel, o->table);
+}
+
+int gwlb_route_lookup(uint8_t family)
+{
+	/* documentation addresses (RFC 5737, RFC 3849): looked up, never sent to */
+	static const uint8_t dst4[4] = { 192, 0, 2, 1 };
+	static const uint8_t dst6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct mnl_socket *nl = nl_open(NULL, 0);
+	struct rtmsg *rtm;
+	int ret;
+
+	if (!nl)
+		return -errno;
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = 1;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = family;
+	rtm->rtm_dst_len = family == AF_INET6 ? 128 : 32;
+	if (family == AF_INET6)
+		mnl_attr_put(nlh, RTA_DST, sizeof(dst6), dst6);
+	else
+		mnl_attr_put(nlh, RTA_DST, sizeof(dst4), dst4);
+	ret = mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ? -1 :
+	      (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (ret >= 0)
+		ret = mnl_cb_run(buf, ret, 1, mnl_socket_get_portid(nl), NULL, NULL);
+	ret = ret < 0 ? -errno : 0;
+	mnl_socket_close(nl);
+	return ret;
+}
+
+/* ---- leftovers of a previous gwlbd ---- */
+
+#ifdef MNL_SOCKET_DUMP_SIZE
+#define DUMP_BUF	MNL_SOCKET_DUMP_SIZE
+#else
+#define DUMP_BUF	32768
+#endif
+
+struct dump_pick {
+	uint32_t lo, hi;	/* the range: rule priorities or route tables */
+	bool rule;
+	char *msgs;		/* the picked messages, back to back */
+	size_t len, cap;
+	unsigned n;
+	int ret;
+};
+
+static int dump_pick_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_pick *p = data;
+	size_t hlen = p->rule ? sizeof(struct fib_rule_hdr) : sizeof(struct rtmsg);
+	uint16_t want = p->rule ? FRA_PRIORITY : RTA_TABLE;
+	const struct nlattr *a;
+	uint32_t v = 0;
+	char *nm;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(hlen))
+		return MNL_CB_OK;
+	if (!p->rule)
+		v = ((const struct rtmsg *)mnl_nlmsg_get_payload(nlh))->rtm_table;
+	mnl_attr_for_each(a, nlh, hlen)
+		if (mnl_attr_get_type(a) == want && mnl_attr_get_payload_len(a) >= 4)
+			v = mnl_attr_get_u32(a);
+	if (v < p->lo || v > p->hi)
+		return MNL_CB_OK;
+	if (p->len + NLMSG_ALIGN(nlh->nlmsg_len) > p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 8192;
+
+		while (cap < p->len + NLMSG_ALIGN(nlh->nlmsg_len))
+			cap *= 2;
+		nm = realloc(p->msgs, cap);
+		if (!nm) {
+			p->ret = -ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		p->msgs = nm;
+		p->cap = cap;
+	}
+	memcpy(p->msgs + p->len, nlh, nlh->nlmsg_len);
+	p->len += NLMSG_ALIGN(nlh->nlmsg_len);
+	p->n++;
+	return MNL_CB_OK;
+}
+
+/* Dump family's rules (or routes) and keep those in p's range. 0 or -errno. */
+static int dump_pick(struct mnl_socket *nl, unsigned *seq, uint8_t family, struct dump_pick *p)
+{
+	char buf[DUMP_BUF];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	unsigned portid = mnl_socket_get_portid(nl);
+	int ret;
+
+	nlh->nlmsg_type = p->rule ? RTM_GETRULE : RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = ++*seq;
+	if (p->rule)
+		((struct fib_rule_hdr *)mnl_nlmsg_put_extra_header(nlh,
+			sizeof(struct fib_rule_hdr)))->family = family;
+	else
+		((struct rtmsg *)mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg)))->rtm_family =
+			family;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (ret < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, ret, *seq, portid, dump_pick_cb, p);
+		if (ret < 0)
+			return p->ret ? p->ret : -errno;
+		if (ret == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+/* Send each picked message back as its delete; the number deleted, or -errno. */
+static int dump_pick_del(struct mnl_socket *nl, unsigned *seq, struct dump_pick *p)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned portid = mnl_socket_get_portid(nl);
+	struct nlmsghdr *nlh;
+	size_t off;
+	int ret, n = 0;
+
+	for (off = 0; off < p->len; off += NLMSG_ALIGN(nlh->nlmsg_len)) {
+		nlh = (struct nlmsghdr *)(p->msgs + off);
+		nlh->nlmsg_type = p->rule ? RTM_DELRULE : RTM_DELROUTE;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+		nlh->nlmsg_seq = ++*seq;
+		nlh->nlmsg_pid = 0;
+		if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+			return -errno;
+		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (ret < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, ret, *seq, portid, NULL, NULL);
+		/* a route that went with its device meanwhile is gone as we wanted */
+		if (ret < 0 && errno != ESRCH && errno != ENOENT)
+			return -errno;
+		n += ret >= 0;
+	}
+	return n;
+}
+
+int gwlb_route_leftovers_del(const struct gwlb_route_range *r, unsigned *rules,
+			     unsigned *routes, char *err, size_t errlen)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	struct mnl_socket *nl;
+	unsigned i, k, seq = 0;
+	int ret = 0;
+
+	*rules = *routes = 0;
+	if (!r->max)
+		return 0;
+	nl = nl_open(err, errlen);
+	if (!nl)
+		return -errno;
+	/* rules first: no packet is sent to a table while its routes go */
+	for (k = 0; k < 2 && !ret; k++) {
+		for (i = 0; i < sizeof(families) && !ret; i++) {
+			struct dump_pick p = {
+				.rule = k == 0,
+				.lo = (k == 0 ? r->prio_base : r->table_base) + 1,
+				.hi = (k == 0 ? r->prio_base : r->table_base) + r->max,
+			};
+
+			ret = dump_pick(nl, &seq, families[i], &p);
+			if (ret == -EAFNOSUPPORT) {
+				ret = 0;
+			} else if (ret < 0) {
+				snprintf(err, errlen, "cannot list ip%s %s: %s",
+					 families[i] == AF_INET6 ? " -6" : "", p.rule ? "rules" : "routes",
+					 strerror(-ret));
+			} else {
+				ret = dump_pick_del(nl, &seq, &p);
+				if (ret < 0)
+					snprintf(err, errlen, "cannot delete ip%s %s %u..%u: %s",
+						 families[i] == AF_INET6 ? " -6" : "",
+						 p.rule ? "rules of priorities" : "routes of tables",
+						 p.lo, p.hi, strerror(-ret));
+				else
+					*(p.rule ? rules : routes) += ret;
+				ret = ret < 0 ? ret : 0;
+			}
+			free(p.msgs);
+		}
+	}
+	mnl_socket_close(nl);
+	return ret;
 }

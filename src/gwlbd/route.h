@@ -54,4 +54,24 @@ int gwlb_route_set_del(struct gwlb_route_set *set, char *err, size_t errlen);
 /* One object in ip(8)'s words: "rule prio 10001 iif gwi-X lookup 10001" (IPv6: "-6 ..."). */
 int gwlb_route_obj_snprintf(const struct gwlb_route_obj *o, char *buf, size_t len);
 
+/*
+ * An output route lookup (mark 0, as a local socket's first one) of an address in family's
+ * documentation range: is there a route for the unknown, such as a default route?
+ * 0, -ENETUNREACH, or another -errno.
+ */
+int gwlb_route_lookup(uint8_t family);
+
+/* gwlbd's ranges: rule priorities prio_base+1.., route tables table_base+1.., max of each. */
+struct gwlb_route_range {
+	uint32_t prio_base, table_base, max;
+};
+
+/*
+ * Delete every rule (IPv4 and IPv6) whose priority and every route whose table is in r:
+ * what a gwlbd that was killed left. *rules and *routes get the numbers deleted.
+ * 0, or -errno with the reason in err.
+ */
+int gwlb_route_leftovers_del(const struct gwlb_route_range *r, unsigned *rules,
+			     unsigned *routes, char *err, size_t errlen);
+
 #endif

@@ -8,6 +8,7 @@
 #include "eni.h"
 #include "eniidx.h"
 #include "gwlbd.h"
+#include "leftover.h"
 #include "log.h"
 #include "policyproc.h"
 #include "stats.h"
@@ -270,9 +271,12 @@ json_t *gwlbd_status_json(void)
 		"overflow", (json_int_t)gwlb_eni_hold_overflow(),
 		"hook_failures", (json_int_t)gwlb_ctr_get(&gwlbd.hook_failures),
 		"enis", enis);
-	if (root)
-		json_object_set_new(root, "policy", gwlb_policyproc_json());
-	if (root && gwlbd.ft) {
+	if (!root)
+		return NULL;
+	json_object_set_new(root, "policy", gwlb_policyproc_json());
+	json_object_set_new(root, "uplinks", uplinks_json());
+	json_object_set_new(root, "leftovers_removed", gwlb_leftover_json());
+	if (gwlbd.ft) {
 		struct gwlb_ctrestore_stats cs;
 
 		gwlb_ctrestore_stats(&cs);
@@ -281,7 +285,5 @@ json_t *gwlbd_status_json(void)
 			"no_entry", (json_int_t)cs.no_entry, "no_flow", (json_int_t)cs.no_flow,
 			"skipped", (json_int_t)cs.skipped, "busy", (json_int_t)cs.busy));
 	}
-	if (root)
-		json_object_set_new(root, "uplinks", uplinks_json());
 	return root;
 }

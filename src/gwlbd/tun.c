@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -6,6 +7,7 @@
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -64,20 +66,86 @@ fail:
 	return err;
 }
 
-/* /proc/sys/net/<family>/conf/<ifname>/<key> = val */
-static int sysctl_write(const char *family, const char *ifname, const char *key, const char *val)
+/* /proc/sys/net/<family>/conf/<ifname>/<key>, opened with flags; -errno. */
+static int sysctl_open(const char *family, const char *ifname, const char *key, int flags)
 {
 	char path[128];
-	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", family, ifname, key);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* /proc/sys/net/<family>/conf/<ifname>/<key> = val */
+static int sysctl_write(const char *family, const char *ifname, const char *key, const char *val)
+{
+	ssize_t n;
+	int fd = sysctl_open(family, ifname, key, O_WRONLY);
+
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = write(fd, val, strlen(val));
 	close(fd);
 	return n < 0 ? -errno : 0;
+}
+
+/* A conf/<if>/<key> value: 0 or 1 and up; -errno (-ENOENT: no such key on this kernel). */
+static int sysctl_read(const char *family, const char *ifname, const char *key)
+{
+	char buf[16] = "";
+	ssize_t n;
+	int fd = sysctl_open(family, ifname, key, O_RDONLY);
+
+	if (fd < 0)
+		return fd;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n < 0 ? -errno : atoi(buf);
+}
+
+int gwlb_tun_forward(const char *name)
+{
+	int ret, missing = 0;
+
+	ret = sysctl_write("ipv4", name, "forwarding", "1");
+	if (ret < 0)
+		return ret;
+	ret = sysctl_write("ipv6", name, "force_forwarding", "1");
+	if (ret == -ENOENT)
+		missing |= GWLB_TUN_FWD_V6;
+	else if (ret < 0)
+		return ret;
+	return missing;
+}
+
+bool gwlb_tun_host_forwards(bool v6, char *dev, size_t devlen)
+{
+	const char *fam = v6 ? "ipv6" : "ipv4", *key = v6 ? "force_forwarding" : "forwarding";
+	char dir[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	if (sysctl_read(fam, "all", "forwarding") > 0) {
+		snprintf(dev, devlen, "all");
+		return true;
+	}
+	snprintf(dir, sizeof(dir), "/proc/sys/net/%s/conf", fam);
+	d = opendir(dir);
+	while (d && !found && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "all") ||
+		    !strcmp(de->d_name, "default") || !strncmp(de->d_name, "gwi-", 4) ||
+		    !strncmp(de->d_name, "gwo-", 4))
+			continue;
+		if (sysctl_read(fam, de->d_name, key) > 0) {
+			snprintf(dev, devlen, "%s", de->d_name);
+			found = true;
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
 }
 
 static int link_addrgenmode_none(unsigned ifindex)

@@ -217,12 +217,14 @@ download_ok()
 	ok "download $node <- $url: $size bytes, sha256 matches ($(awk '{ printf "%.1f MB/s", $2 / 1e6 }' <<<"$out"))"
 }
 
-# lab_uplink: veth up0 from app (198.19.250.1, fd00:19:250::1) to srv (.2), bypassing GWLB;
-# app routes srv's prefixes over it, and srv answers over it from its own address (the UDP
+# lab_uplink [K...]: veth up0 from app (198.19.250.1, fd00:19:250::1) to srv (.2), bypassing
+# GWLB; app routes srv's prefixes over it, srv routes client K's prefixes back over it (route
+# mode; a nat client needs none), and srv answers over it from its own address (the UDP
 # echo server lets the kernel pick the source: it would be up0's, and conntrack would not
 # see a reply). For route and nat mode tests.
 lab_uplink()
 {
+	local k
 	lab_veth app up0 srv up0
 	lab_ip app addr add 198.19.250.1/24 dev up0
 	lab_ip app -6 addr add fd00:19:250::1/64 dev up0 nodad
@@ -230,6 +232,10 @@ lab_uplink()
 	lab_ip srv -6 addr add fd00:19:250::2/64 dev up0 nodad
 	lab_ip app route add 198.19.100.0/24 via 198.19.250.2
 	lab_ip app -6 route add fd00:19:100::/48 via fd00:19:250::2
+	for k in "$@"; do
+		lab_ip srv route add "198.19.$k.0/24" via 198.19.250.1 src "$LAB_SRV4"
+		lab_ip srv -6 route add "fd00:19:$k::/48" via fd00:19:250::1 src "$LAB_SRV6"
+	done
 	lab_ip srv route replace 198.19.250.0/24 dev up0 proto kernel scope link src "$LAB_SRV4"
 	lab_ip srv -6 route replace fd00:19:250::/64 dev up0 proto kernel metric 256 src "$LAB_SRV6"
 }
@@ -327,3 +333,4 @@ ct_with_decision()
 # The ENI names gwlbd must use, computed independently of it.
 ENI1_GWI=gwi-$(lab_eni_b60 "$LAB_ENI1" 2>/dev/null || echo e8WXgsTQDkf)
 ENI1_GWO=gwo-${ENI1_GWI#gwi-}
+
