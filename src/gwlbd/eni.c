@@ -426,13 +426,19 @@ static void eni_forwarding(struct eni *e)
 			"net.ipv6.conf.all.forwarding=1", e->id_hex, mode, e->gwi, e->gwi);
 	if (e->mode == GWLB_MODE_PASSTHROUGH)
 		return;
-	/* the replies come back on the uplink, which is the host's to configure */
+	/*
+	 * The replies come back on the uplink, which is the host's to configure. Name it when
+	 * --uplink gave one plain name, else a placeholder.
+	 */
+	const char *up = gwlbd.opts.n_uplinks == 1 && !strchr(gwlbd.opts.uplinks[0], '*') ?
+			 gwlbd.opts.uplinks[0] : "<uplink>";
+
 	for (i = 0; i < 2; i++)
 		if (!gwlb_tun_host_forwards(i, dev, sizeof(dev)))
 			log_imp(GWLB_LS_TUNNEL, "eni-%s: %s mode: no interface forwards IPv%c: the "
 				"replies that come back on the uplink are not forwarded to %s: set "
-				"net.ipv%c.conf.<uplink>.%s=1 (or %s=1)", e->id_hex, mode,
-				i ? '6' : '4', e->gwo, i ? '6' : '4', i ? "force_forwarding" :
+				"net.ipv%c.conf.%s.%s=1 (or %s=1)", e->id_hex, mode,
+				i ? '6' : '4', e->gwo, i ? '6' : '4', up, i ? "force_forwarding" :
 				"forwarding", i ? "net.ipv6.conf.all.forwarding" : "net.ipv4.ip_forward");
 }
 
