@@ -8,7 +8,7 @@
  *   status NAME
  *   quit
  *
- * On stdout, one line each: "added NAME", "removed NAME", "event MS NAME up|down WHY"
+ * On stdout, one line each: "added NAME MS", "removed NAME", "event MS NAME up|down WHY"
  * (MS: milliseconds on CLOCK_MONOTONIC, as `hcdrive now` prints), "status NAME up=0|1
  * ok_run=N fail_run=N checks=N failures=N transitions=N rtt_us=N error=TEXT",
  * "error TEXT" for a refused line. "hcdrive now" prints the clock and exits.
@@ -141,7 +141,7 @@ static void cmd_add(char *args)
 		t->used = false;
 		return say("error add: %s", strerror(-ret));
 	}
-	say("added %s", name);
+	say("added %s %lld", name, now_ms());
 }
 
 static void cmd_status(const char *name)
