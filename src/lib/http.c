@@ -299,3 +299,37 @@ const char *gwlb_http_strerror(int res)
 		return "unknown";
 	return http_resstr[res];
 }
+
+int gwlb_http_status(const uint8_t *buf, size_t len, int *status)
+{
+	static const char proto[] = "HTTP/d.d ddd";
+	size_t i, n = sizeof(proto) - 1;
+	int code = 0;
+
+	for (i = 0; i < len && i < n; i++) {
+		if (proto[i] == 'd' ? !is_digit(buf[i]) : buf[i] != (uint8_t)proto[i])
+			return -EBADMSG;
+		if (i >= 9)
+			code = code * 10 + (buf[i] - '0');
+	}
+	if (len <= n)
+		return -EAGAIN;
+	if (buf[n] != ' ' && buf[n] != '\r' && buf[n] != '\n')
+		return -EBADMSG;
+	if (code < 100 || code > 599)
+		return -EBADMSG;
+	for (i = n; i < len; i++) {
+		if (buf[i] == '\n') {
+			*status = code;
+			return 0;
+		}
+		/* reason-phrase = *( HTAB / SP / VCHAR / obs-text ) */
+		if (buf[i] == '\r') {
+			if (i + 1 < len && buf[i + 1] != '\n')
+				return -EBADMSG;
+		} else if (buf[i] != '\t' && (buf[i] < 0x20 || buf[i] == 0x7f)) {
+			return -EBADMSG;
+		}
+	}
+	return -EAGAIN;
+}

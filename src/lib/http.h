@@ -36,6 +36,14 @@ enum gwlb_http_result {
  */
 int gwlb_http_host(const uint8_t *buf, size_t len, char *host, size_t host_len);
 
+/*
+ * The status code of an HTTP/1.x response whose first bytes are buf[0..len): a status line
+ * "HTTP/d.d SP 3DIGIT [SP reason]" ending in CRLF (a bare LF is taken too: health pages
+ * written by hand send one). 0 and *status (100..599) for a complete line; -EAGAIN when
+ * buf is a valid prefix without the line end yet; -EBADMSG when it cannot be one.
+ */
+int gwlb_http_status(const uint8_t *buf, size_t len, int *status);
+
 /* Short, stable, lower-case name of a result ("host", "need-more"...), for logs and metrics. */
 const char *gwlb_http_strerror(int res);
 

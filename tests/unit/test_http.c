@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,59 @@ START_TEST(test_strerror)
 }
 END_TEST
 
+struct status_case {
+	const char *in;
+	int ret;
+	int status;	/* on 0 */
+};
+
+/* What a health check reads back: the status line of a response, from its first byte. */
+START_TEST(test_status_line)
+{
+	static const struct status_case cases[] = {
+		{ "HTTP/1.0 200 OK\r\n", 0, 200 },
+		{ "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 0, 503 },
+		{ "HTTP/1.1 204\r\n", 0, 204 },
+		{ "HTTP/1.0 500 oops\n", 0, 500 },
+		{ "HTTP/1.1 200 \tOK\r\n", 0, 200 },
+		{ "HTTP/1.1 599 x\r\n", 0, 599 },
+		{ "HTTP/1.1 100 Continue\r\n", 0, 100 },
+		{ "", -EAGAIN, 0 },
+		{ "HTT", -EAGAIN, 0 },
+		{ "HTTP/1.1 20", -EAGAIN, 0 },
+		{ "HTTP/1.1 200", -EAGAIN, 0 },
+		{ "HTTP/1.1 200 OK", -EAGAIN, 0 },
+		{ "HTTP/1.1 200 OK\r", -EAGAIN, 0 },
+		{ "http/1.1 200 OK\r\n", -EBADMSG, 0 },
+		{ "HTTP/11 200 OK\r\n", -EBADMSG, 0 },
+		{ "HTTP/1.1 2000 OK\r\n", -EBADMSG, 0 },
+		{ "HTTP/1.1 20x OK\r\n", -EBADMSG, 0 },
+		{ "HTTP/1.1 099 OK\r\n", -EBADMSG, 0 },
+		{ "HTTP/1.1 600 OK\r\n", -EBADMSG, 0 },
+		{ "HTTP/1.1 200 O\rK\r\n", -EBADMSG, 0 },
+		{ "HTTP/1.1 200 O\x01K\r\n", -EBADMSG, 0 },
+		{ "SSH-2.0-OpenSSH_9.6\r\n", -EBADMSG, 0 },
+		{ "<html>", -EBADMSG, 0 },
+	};
+	size_t i;
+	int ret, status;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = strlen(cases[i].in);
+		uint8_t *copy = malloc(len + 1);
+
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, cases[i].in, len);
+		status = -1;
+		ret = gwlb_http_status(copy, len, &status);
+		free(copy);
+		ck_assert_msg(ret == cases[i].ret, "'%s': %d, expected %d", cases[i].in, ret,
+			      cases[i].ret);
+		ck_assert_int_eq(status, ret ? -1 : cases[i].status);
+	}
+}
+END_TEST
+
 static Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -357,6 +411,10 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_hosts);
 	tcase_add_test(tc, test_need_more);
 	tcase_add_test(tc, test_host_buffer);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("status");
+	tcase_add_test(tc, test_status_line);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused");
