@@ -244,6 +244,7 @@ expect_eq "web new after reload (untouched)" "$(svc_j '.services[] | select(.nam
 expect_eq "rnd/be2 new after reload (updated in place)" "$(be_new rnd be2)" "$n2"
 lab_exec app nft list map inet gwlbnf-lb rnd_sched | grep -q '0-1 : 198.19.201.2 . 8000' ||
 	fail "rnd_sched does not give be1 weight 2 after the reload"
+cp "$LAB_DIR/services.conf" "$LAB_DIR/services.conf.ok"
 echo "backend = be9 198.19.209.2:8000 weight=0" >>"$LAB_DIR/services.conf"
 line=$(wc -l <"$LAB_DIR/services.conf")
 if out=$(lab_gwlbctl reload 2>&1); then fail "a broken services file was accepted"; fi
@@ -252,7 +253,22 @@ ok "broken file refused: $out"
 lab_exec app nft list map inet gwlbnf-lb rnd_sched | grep -q '0-1 : 198.19.201.2 . 8000' ||
 	fail "the refused file changed the running services"
 
+step "SIGKILL: the next gwlbd (without --services) removes the table it left"
+kill -KILL "$LAB_GWLBD_PID"
+wait "$LAB_GWLBD_PID" 2>/dev/null || true
+lab_exec app nft list tables | grep -q 'inet gwlbnf-lb' || fail "no table inet gwlbnf-lb after SIGKILL"
+lab_gwlbd_start -p "$LAB_HEALTH_PORT" --mode route || fail "could not restart gwlbd"
+lab_exec app nft list tables | grep -q 'inet gwlbnf-lb' && fail "table inet gwlbnf-lb survived the restart"
+grep -q 'removed leftovers of a previous gwlbd: .*table inet gwlbnf-lb' "$LAB_DIR/gwlbd.log" ||
+	fail "the leftovers line does not name table inet gwlbnf-lb"
+expect_eq "/json services without --services" "$(gwlbd_json .services)" null
+ok "leftover table removed at start"
+lab_gwlbd_stop
+
 step "SIGTERM: table inet gwlbnf-lb goes"
+lab_gwlbd_start -p "$LAB_HEALTH_PORT" --mode route --services "$LAB_DIR/services.conf.ok" ||
+	fail "could not start gwlbd"
+lab_exec app nft list tables | grep -q 'inet gwlbnf-lb' || fail "no table inet gwlbnf-lb"
 lab_gwlbd_stop
 lab_exec app nft list tables | grep -q gwlbnf && fail "nft tables left: $(lab_exec app nft list tables)"
 ok "no gwlbnf table left"
