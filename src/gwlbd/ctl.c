@@ -227,8 +227,9 @@ static json_t *ctl_policy(const char *cmd, json_t *req, char *err, size_t errlen
 /*
  * Reload is SIGHUP's: the services file, the nft-rules files, then the policy. The answer
  * is the policy host's (or {} without --policy) with what nft-rules loaded and refused
- * under "nft_rules" and the services' outcome under "services" ("ok" or "file:line:
- * reason"). With nothing at all to reload it is an error, as it was before nft-rules.
+ * under "nft_rules" and "services": "ok"; a refused services file makes the answer its
+ * "file:line: reason" error (the other files were reloaded all the same). With nothing at
+ * all to reload it is an error, as it was before nft-rules.
  */
 static json_t *ctl_reload(const char *cmd, json_t *req, char *err, size_t errlen)
 {
@@ -254,8 +255,14 @@ static json_t *ctl_reload(const char *cmd, json_t *req, char *err, size_t errlen
 		if (ans)
 			json_object_set_new(ans, "nft_rules", gwlb_nftrules_json());
 	}
+	/* a refused services file is the answer: gwlbctl exits 1 as for a refused policy */
+	if (ans && lret < 0) {
+		json_decref(ans);
+		snprintf(err, errlen, "%s", lerr);
+		return NULL;
+	}
 	if (ans && gwlb_lb_enabled())
-		json_object_set_new(ans, "services", json_string(lret < 0 ? lerr : "ok"));
+		json_object_set_new(ans, "services", json_string("ok"));
 	return ans;
 }
 
