@@ -593,6 +593,8 @@ static void reload_human(json_t *a)
 		printf("reloaded %s (%lld reloads, %lld refused)\n", jstr(a, "file"),
 		       (long long)json_integer_value(json_object_get(a, "reloads")),
 		       (long long)json_integer_value(json_object_get(a, "reload_failures")));
+	if (json_object_get(a, "services"))
+		printf("services: %s\n", jstr(a, "services"));
 	if (!nr)
 		return;
 	printf("nft-rules %s: %zu file%s, %zu ENI template%s, %zu error%s\n", jstr(nr, "dir"),
@@ -611,6 +613,106 @@ static int cmd_reload(const struct command *c, int argc, char **argv)
 	if (parse_cmd(c, argc, argv, NULL, NULL, 0, NULL, NULL) < 0)
 		return EXIT_USAGE;
 	return run("reload", NULL, reload_human);
+}
+
+static void services_human(json_t *a)
+{
+	static const char *const hdr[] = { "SERVICE", "BACKEND", "ADDRESS", "WEIGHT", "TIER",
+					   "ADMIN", "HEALTH", "MAP", "NEW", "PACKETS", "BYTES" };
+	json_t *svcs = json_object_get(a, "services"), *s, *b;
+	struct gwlb_table t;
+	size_t i, j;
+
+	if (!json_array_size(svcs)) {
+		printf("no services in %s\n", jstr(a, "file"));
+		return;
+	}
+	if (gwlb_table_init(&t, 11, hdr))
+		return;
+	json_array_foreach(svcs, i, s) {
+		char vip[96], n[3][24], tier[16];
+		const char *row[11];
+
+		snprintf(vip, sizeof(vip), "%s %s:%s", jstr(s, "protocol"), jstr(s, "vip"),
+			 jstr(s, "port"));
+		snprintf(tier, sizeof(tier), "%lld",
+			 (long long)json_integer_value(json_object_get(s, "tier")));
+		row[0] = jstr(s, "name");
+		row[1] = "*";
+		row[2] = vip;
+		row[3] = jstr(s, "scheduler");
+		row[4] = tier;
+		row[5] = "-";
+		row[6] = "-";
+		row[7] = "-";
+		row[8] = jnum(s, "new", n[0], sizeof(n[0]));
+		row[9] = jnum(s, "packets", n[1], sizeof(n[1]));
+		row[10] = jnum(s, "bytes", n[2], sizeof(n[2]));
+		gwlb_table_add(&t, row);
+		json_array_foreach(json_object_get(s, "backends"), j, b) {
+			char addr[96], m[6][24];
+			const char *brow[11] = {
+				jstr(s, "name"), jstr(b, "name"), addr,
+				jnum(b, "weight", m[0], sizeof(m[0])), jnum(b, "tier", m[1], sizeof(m[1])),
+				jstr(b, "admin"), jstr(b, "health"),
+				json_is_true(json_object_get(b, "in_map")) ? jstr(b, "range") : "-",
+				jnum(b, "new", m[2], sizeof(m[2])), jnum(b, "packets", m[3], sizeof(m[3])),
+				jnum(b, "bytes", m[4], sizeof(m[4])),
+			};
+
+			if (json_integer_value(json_object_get(b, "port")))
+				snprintf(addr, sizeof(addr), strchr(jstr(b, "addr"), ':') ? "[%s]:%lld" : "%s:%lld",
+					 jstr(b, "addr"),
+					 (long long)json_integer_value(json_object_get(b, "port")));
+			else
+				snprintf(addr, sizeof(addr), "%s", jstr(b, "addr"));
+			gwlb_table_add(&t, brow);
+		}
+	}
+	gwlb_table_print(&t, stdout, 0);
+	gwlb_table_free(&t);
+}
+
+static int cmd_services(const struct command *c, int argc, char **argv)
+{
+	if (parse_cmd(c, argc, argv, NULL, NULL, 0, NULL, NULL) < 0)
+		return EXIT_USAGE;
+	return run("services", NULL, services_human);
+}
+
+/* backend SERVICE NAME up|drain|down, or backend SERVICE NAME weight N */
+static int cmd_backend(const struct command *c, int argc, char **argv)
+{
+	json_t *req;
+	char *end;
+	long w;
+	int i = parse_cmd(c, argc, argv, NULL, NULL, 4, NULL, NULL);
+
+	if (i < 0)
+		return EXIT_USAGE;
+	if (argc - i < 3)
+		return usage_error(c, "backend: expected SERVICE NAME up|drain|down|weight N");
+	req = json_pack("{s:s, s:s}", "service", argv[i], "backend", argv[i + 1]);
+	if (!strcmp(argv[i + 2], "weight")) {
+		if (argc - i != 4) {
+			json_decref(req);
+			return usage_error(c, "backend: weight needs a number");
+		}
+		w = strtol(argv[i + 3], &end, 10);
+		if (*end || w < 1 || w > 10000) {
+			json_decref(req);
+			return usage_error(c, "backend: bad weight '%s': 1..10000", argv[i + 3]);
+		}
+		json_object_set_new(req, "weight", json_integer(w));
+	} else if (argc - i == 3 && (!strcmp(argv[i + 2], "up") || !strcmp(argv[i + 2], "drain") ||
+				     !strcmp(argv[i + 2], "down"))) {
+		json_object_set_new(req, "state", json_string(argv[i + 2]));
+	} else {
+		json_decref(req);
+		return usage_error(c, "backend: expected up, drain, down or weight N, not '%s'",
+				   argv[i + 2]);
+	}
+	return run("backend", req, services_human);
 }
 
 static const struct command *find_command(const char *name);
@@ -668,7 +770,11 @@ static const struct command commands[] = {
 	  .help = "queue path, fail-open, per-queue counters, top flows through userspace",
 	  .limit_max = 256 },
 	{ .name = "reload", .fn = cmd_reload, .args = "",
-	  .help = "re-read the policy file (as SIGHUP) and say how it went" },
+	  .help = "re-read the policy and services files (as SIGHUP) and say how it went" },
+	{ .name = "services", .fn = cmd_services, .args = "",
+	  .help = "balanced services and backends: states, map ranges, counters" },
+	{ .name = "backend", .fn = cmd_backend, .args = "SERVICE NAME up|drain|down|weight N",
+	  .help = "change a backend's admin state or weight (one nft transaction)" },
 	{ .name = "help", .fn = cmd_help, .args = "[COMMAND]",
 	  .help = "this help, or one command's" },
 	{ .name = NULL },

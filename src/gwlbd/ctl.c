@@ -27,6 +27,7 @@
 #include "ctl.h"
 #include "geneve.h"
 #include "gwlbd.h"
+#include "lb.h"
 #include "log.h"
 #include "nftrules.h"
 #include "policyproc.h"
@@ -224,22 +225,89 @@ static json_t *ctl_policy(const char *cmd, json_t *req, char *err, size_t errlen
 }
 
 /*
- * Reload is SIGHUP's: the nft-rules files, then the policy. The answer is the policy
- * host's (or {} without --policy) with what nft-rules loaded and refused under "nft_rules".
- * The default nft-rules directory need not exist: then, without --policy, there is
- * nothing to reload and that is an error, as it was before nft-rules.
+ * Reload is SIGHUP's: the services file, the nft-rules files, then the policy. The answer
+ * is the policy host's (or {} without --policy) with what nft-rules loaded and refused
+ * under "nft_rules" and "services": "ok"; a refused services file makes the answer its
+ * "file:line: reason" error (the other files were reloaded all the same). With nothing at
+ * all to reload it is an error, as it was before nft-rules.
  */
 static json_t *ctl_reload(const char *cmd, json_t *req, char *err, size_t errlen)
 {
+	bool nr = gwlb_nftrules_present();
+	char lerr[1024] = "";
 	json_t *ans;
+	int lret = 0;
 
-	if (!gwlb_nftrules_present())
-		return gwlb_policyproc_request(req, err, errlen);
-	gwlb_nftrules_reload();
-	ans = gwlbd.opts.policy_file ? gwlb_policyproc_request(req, err, errlen) : json_object();
-	if (ans)
-		json_object_set_new(ans, "nft_rules", gwlb_nftrules_json());
+	if (gwlb_lb_enabled())
+		lret = gwlb_lb_reload(lerr, sizeof(lerr));
+	if (gwlb_lb_enabled() && !nr && !gwlbd.opts.policy_file) {
+		if (lret < 0) {
+			snprintf(err, errlen, "%s", lerr);
+			return NULL;
+		}
+		return json_pack("{s:s}", "services", "ok");
+	}
+	if (!nr) {
+		ans = gwlb_policyproc_request(req, err, errlen);
+	} else {
+		gwlb_nftrules_reload();
+		ans = gwlbd.opts.policy_file ? gwlb_policyproc_request(req, err, errlen) : json_object();
+		if (ans)
+			json_object_set_new(ans, "nft_rules", gwlb_nftrules_json());
+	}
+	/* a refused services file is the answer: gwlbctl exits 1 as for a refused policy */
+	if (ans && lret < 0) {
+		json_decref(ans);
+		snprintf(err, errlen, "%s", lerr);
+		return NULL;
+	}
+	if (ans && gwlb_lb_enabled())
+		json_object_set_new(ans, "services", json_string("ok"));
 	return ans;
+}
+
+static json_t *ctl_services(const char *cmd, json_t *req, char *err, size_t errlen)
+{
+	if (!gwlb_lb_enabled()) {
+		snprintf(err, errlen, "no services: gwlbd runs without --services");
+		return NULL;
+	}
+	return gwlb_lb_json();
+}
+
+/* {"cmd":"backend","service":S,"backend":B, "state":"up|drain|down" or "weight":N} */
+static json_t *ctl_backend(const char *cmd, json_t *req, char *err, size_t errlen)
+{
+	const char *svc = json_string_value(json_object_get(req, "service"));
+	const char *be = json_string_value(json_object_get(req, "backend"));
+	const char *state = json_string_value(json_object_get(req, "state"));
+	json_t *w = json_object_get(req, "weight");
+	enum gwlb_lb_admin admin;
+	int ret;
+
+	if (!gwlb_lb_enabled()) {
+		snprintf(err, errlen, "no services: gwlbd runs without --services");
+		return NULL;
+	}
+	if (!svc || !be || (!state == !w)) {
+		snprintf(err, errlen, "bad request: needs \"service\", \"backend\" and one of \"state\", \"weight\"");
+		return NULL;
+	}
+	if (state) {
+		if (gwlb_lb_admin_parse(state, &admin) < 0) {
+			snprintf(err, errlen, "bad state '%s': up, drain or down", state);
+			return NULL;
+		}
+		ret = gwlb_lb_backend_admin(svc, be, admin, err, errlen);
+	} else {
+		if (!json_is_integer(w) || json_integer_value(w) < 1 ||
+		    json_integer_value(w) > GWLB_LB_MAX_WEIGHT) {
+			snprintf(err, errlen, "bad weight: 1..%d", GWLB_LB_MAX_WEIGHT);
+			return NULL;
+		}
+		ret = gwlb_lb_backend_weight(svc, be, (uint32_t)json_integer_value(w), err, errlen);
+	}
+	return ret < 0 ? NULL : gwlb_lb_json();
 }
 
 static const struct ctl_cmd {
@@ -253,6 +321,8 @@ static const struct ctl_cmd {
 	{ "sets",	ctl_policy },
 	{ "policy",	ctl_policy },
 	{ "reload",	ctl_reload },
+	{ "services",	ctl_services },
+	{ "backend",	ctl_backend },
 };
 
 /* One request line -> one answer line (malloc'ed, ends in '\n'). */

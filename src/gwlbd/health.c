@@ -55,6 +55,8 @@ enum prom_kind {
 	PROM_KEYED,		/* every member of the object at path, label <label>=<key> */
 	PROM_ENI,		/* field of each ENI, labels eni, gwi */
 	PROM_ENI_KEYED,		/* every member of an object of each ENI, labels eni, gwi, <label> */
+	PROM_SERVICE,		/* field of each balanced service, label service */
+	PROM_BACKEND,		/* field of each backend of each service, labels service, backend */
 };
 
 struct prom_metric {
@@ -126,6 +128,22 @@ static const struct prom_metric prom_metrics[] = {
 	  NULL, "Conntrack lookups for packets whose tuple was not in the flow table." },
 	{ "gwlbd_nat_restore_failed_total", "counter", PROM_SCALAR, "nat_restore.no_entry", NULL,
 	  NULL, "Packets dropped because conntrack had no entry for their tuple either." },
+	{ "gwlbd_service_new_connections_total", "counter", PROM_SERVICE, "services.services",
+	  "new", NULL, "New connections to a balanced service (its VIP and ports)." },
+	{ "gwlbd_service_packets_total", "counter", PROM_SERVICE, "services.services", "packets",
+	  NULL, "Packets of a service's connections entering the appliance, both directions." },
+	{ "gwlbd_service_bytes_total", "counter", PROM_SERVICE, "services.services", "bytes",
+	  NULL, "Bytes of a service's connections entering the appliance, both directions." },
+	{ "gwlbd_service_no_backend_total", "counter", PROM_SERVICE, "services.services",
+	  "no_backend", NULL, "New connections dropped: no backend took new connections." },
+	{ "gwlbd_backend_new_connections_total", "counter", PROM_BACKEND, "services.services",
+	  "new", NULL, "New connections DNATed to a backend." },
+	{ "gwlbd_backend_packets_total", "counter", PROM_BACKEND, "services.services", "packets",
+	  NULL, "Packets of a backend's connections entering the appliance, both directions." },
+	{ "gwlbd_backend_bytes_total", "counter", PROM_BACKEND, "services.services", "bytes",
+	  NULL, "Bytes of a backend's connections entering the appliance, both directions." },
+	{ "gwlbd_backend_in_map", "gauge", PROM_BACKEND, "services.services", "in_map", NULL,
+	  "1 while a backend takes new connections (it is in its service's scheduler map)." },
 	{ "gwlbd_policy_up", "gauge", PROM_SCALAR, "policy.up", NULL, NULL,
 	  "1 while the policy host process serves the queues (with --policy)." },
 	{ "gwlbd_policy_restarts_total", "counter", PROM_SCALAR, "policy.restarts", NULL, NULL,
@@ -273,6 +291,25 @@ static void prom_metric(FILE *f, const struct prom_metric *m, json_t *st)
 				prom_sample(f, m->name, labels, json_path(item, m->field));
 			else
 				prom_keyed(f, m, json_path(item, m->field), labels, 4);
+		}
+		break;
+	case PROM_SERVICE:
+	case PROM_BACKEND:
+		json_array_foreach(base, i, item) {
+			json_t *b;
+			size_t j;
+
+			labels[0] = "service";
+			labels[1] = json_str(item, "name");
+			if (m->kind == PROM_SERVICE) {
+				prom_sample(f, m->name, labels, json_path(item, m->field));
+				continue;
+			}
+			json_array_foreach(json_object_get(item, "backends"), j, b) {
+				labels[2] = "backend";
+				labels[3] = json_str(b, "name");
+				prom_sample(f, m->name, labels, json_path(b, m->field));
+			}
 		}
 		break;
 	}

@@ -12,6 +12,7 @@
 
 #include "ctflush.h"
 #include "eniname.h"
+#include "lb.h"
 #include "leftover.h"
 #include "log.h"
 #include "nft.h"
@@ -70,13 +71,14 @@ fail:
 	return ret;
 }
 
-/* One of gwlbd's table names: its own two, or an ENI's with a well-formed ENI name. */
+/* One of gwlbd's table names: its own three, or an ENI's with a well-formed ENI name. */
 static bool table_ours(const char *name)
 {
 	char ifname[32], again[32];
 	uint64_t id;
 
-	if (!strcmp(name, GWLB_NFT_TABLE) || !strcmp(name, GWLB_NFT_NET_TABLE))
+	if (!strcmp(name, GWLB_NFT_TABLE) || !strcmp(name, GWLB_NFT_NET_TABLE) ||
+	    !strcmp(name, GWLB_LB_TABLE))
 		return true;
 	if (strncmp(name, ENI_TABLE_PFX, strlen(ENI_TABLE_PFX)) ||
 	    strlen(name + strlen(ENI_TABLE_PFX)) > sizeof(ifname) - 5)

@@ -26,6 +26,7 @@
 #include "eni.h"
 #include "gwlbd.h"
 #include "health.h"
+#include "lb.h"
 #include "leftover.h"
 #include "log.h"
 #include "nft.h"
@@ -158,8 +159,14 @@ static void sig_cb(struct gwlb_ev *ev, uint32_t events)
 				if (gwlb_policyproc_reload(err, sizeof(err)) < 0)
 					log_crit(GWLB_LS_POLICY, "reload refused, the running policy stays: %s",
 						 err);
-			} else if (!gwlb_nftrules_enabled()) {
-				log_info(GWLB_LS_CORE, "SIGHUP: no --policy or --nft-rules, nothing to reload");
+			} else if (!gwlb_nftrules_enabled() && !gwlb_lb_enabled()) {
+				log_info(GWLB_LS_CORE, "SIGHUP: no --policy, --nft-rules or --services, nothing to reload");
+			}
+			if (gwlb_lb_enabled()) {
+				char err[1024];
+
+				if (gwlb_lb_reload(err, sizeof(err)) < 0)
+					log_crit(GWLB_LS_CORE, "services reload: %s", err);
 			}
 			break;
 		}
@@ -324,8 +331,15 @@ int main(int argc, char **argv)
 			return die("policy: %s", perr);
 		}
 	}
+	ret = gwlb_lb_init(gwlbd.opts.services_file, nerr, sizeof(nerr));
+	if (ret < 0) {
+		gwlb_policyproc_stop();
+		gwlb_nft_net_remove();
+		return die("services: %s", nerr);
+	}
 	/* After the policy host made its table, before the first ENI can want a template. */
 	if (gwlb_nftrules_init(gwlbd.opts.nft_rules) < 0) {
+		gwlb_lb_fini();
 		gwlb_policyproc_stop();
 		return die("nft-rules: out of memory");
 	}
@@ -341,6 +355,7 @@ int main(int argc, char **argv)
 		if (ret < 0) {
 			/* Leave nothing in the kernel behind us. */
 			gwlb_nftrules_fini();
+			gwlb_lb_fini();
 			gwlb_policyproc_stop();
 			gwlb_nft_net_remove();
 			if (ret == -EADDRINUSE)
@@ -370,6 +385,7 @@ int main(int argc, char **argv)
 	if (gwlbd.opts.health_port)
 		gwlb_health_stop();
 	gwlb_policyproc_stop();
+	gwlb_lb_fini();
 	/* Every ENI's elements went with its DESTROY; the table goes now. */
 	ret = gwlb_nft_net_remove();
 	if (ret < 0)

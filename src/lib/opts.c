@@ -66,6 +66,7 @@ enum {
 	OPT_CTL_GROUP,
 	OPT_POLICY_CHILD,
 	OPT_NFT_RULES,
+	OPT_SERVICES,
 	OPT_ROUTE_TABLE_BASE,
 	OPT_RULE_PRIO_BASE,
 	OPT_STATE_FILE,
@@ -101,6 +102,7 @@ static const struct option long_opts[] = {
 	{ "ctl-socket",		required_argument,	NULL, OPT_CTL_SOCKET },
 	{ "ctl-group",		required_argument,	NULL, OPT_CTL_GROUP },
 	{ "nft-rules",		required_argument,	NULL, OPT_NFT_RULES },
+	{ "services",		required_argument,	NULL, OPT_SERVICES },
 	/* Internal, not in the usage text: the policy host process gwlbd --policy spawns. */
 	{ "policy-child",	required_argument,	NULL, OPT_POLICY_CHILD },
 	{ "mtu",		required_argument,	NULL, OPT_MTU },
@@ -257,6 +259,9 @@ const char gwlb_opts_usage[] =
 "                       DIR/eni.d/*.nft for each new ENI (default\n"
 "                       " GWLB_NFT_RULES_DIR "; '' = none;\n"
 "                       see gwlbnf-nft-rules(5)).\n"
+"  --services FILE      DNAT-balanced services (VIP, port, scheduler, backends)\n"
+"                       in table inet gwlbnf-lb; SIGHUP and gwlbctl reload\n"
+"                       re-read it (see gwlbnf-services.conf(5)).\n"
 "\n"
 "Hook scripts arguments:\n"
 "The hook scripts (-c FILE and -r FILE) are called with these arguments:\n"
@@ -853,6 +858,9 @@ int gwlb_opts_parse(struct gwlb_opts *o, int argc, char **argv, char *err, size_
 			break;
 		case OPT_NFT_RULES:
 			o->nft_rules = optarg;
+			break;
+		case OPT_SERVICES:
+			o->services_file = optarg;
 			break;
 		case OPT_ROUTE_TABLE_BASE:
 			r = opt_number(c, optarg, &v, err, errlen);

@@ -106,6 +106,7 @@ struct gwlb_opts {
 	const char *ctl_socket;		/* --ctl-socket PATH; "" = none */
 	const char *ctl_group;		/* --ctl-group NAME: socket mode 0660 for this group */
 	const char *nft_rules;		/* --nft-rules DIR; "" = none */
+	const char *services_file;	/* --services FILE: DNAT-balanced services */
 	const char *policy_child;	/* --policy-child FILE: internal, the policy host process */
 	bool help;
 	bool version;

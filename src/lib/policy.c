@@ -30,6 +30,7 @@
 #include <ini.h>
 
 #include "eniname.h"
+#include "iniline.h"
 #include "policy.h"
 
 #define PRIORITY_MIN	(-1000)
@@ -714,31 +715,25 @@ static int classify(struct parser *ps, const char *line)
 static char *read_line(char *str, int num, void *stream)
 {
 	struct parser *ps = stream;
-	const uint8_t *start, *nl;
-	size_t n, avail;
+	size_t n;
+	int r;
 
-	if (ps->rc || ps->pos >= ps->len)
+	if (ps->rc)
 		return NULL;
-	start = ps->buf + ps->pos;
-	avail = ps->len - ps->pos;
-	nl = memchr(start, '\n', avail);
-	n = nl ? (size_t)(nl - start) : avail;
-	ps->pos += nl ? n + 1 : n;
+	r = gwlb_iniline_next(ps->buf, ps->len, &ps->pos, str, num, &n);
+	if (r == 0)
+		return NULL;
 	ps->line++;
-	if (memchr(start, '\0', n)) {
+	if (r == -EINVAL) {
 		perr(ps, ps->line, -EINVAL, "NUL byte in line");
 		return NULL;
 	}
-	/* inih needs room for the line, a newline and a NUL. */
-	if (num < 3 || n > (size_t)num - 2) {
+	if (r < 0) {
 		perr(ps, ps->line, -EINVAL,
 		     "line too long: %zu characters, at most %d (continue module arguments on indented lines)",
 		     n, num - 2);
 		return NULL;
 	}
-	memcpy(str, start, n);
-	str[n] = '\n';
-	str[n + 1] = '\0';
 	if (classify(ps, str) < 0)
 		return NULL;
 	return str;
