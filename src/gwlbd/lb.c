@@ -38,6 +38,7 @@
 
 #include "lb.h"
 #include "log.h"
+#include "maglev.h"
 
 #define PRIO_DSTNAT	(-100)
 #define PRIO_COUNT	(PRIO_DSTNAT + 10)
@@ -96,13 +97,30 @@ static bool has_ports(const struct gwlb_lb_service *s)
 	return s->n_backends && s->backends[0].port;
 }
 
-/* The scheduler's expression, "mod SUM" included (maglev: jhash mod M, the table size). */
-static void put_sched(FILE *f, const struct gwlb_lb_service *s, uint32_t sum)
+/* "jhash FIELDS mod N seed S" of hash-fields. */
+static void put_jhash(FILE *f, const struct gwlb_lb_service *s, uint32_t mod)
 {
 	static const char *const fld[] = { "saddr", "th sport", "daddr", "th dport" };
 	bool first = true;
 	unsigned i;
 
+	fputs("jhash ", f);
+	for (i = 0; i < 4; i++) {
+		if (!(s->hash_fields & (1u << i)))
+			continue;
+		fputs(first ? "" : " . ", f);
+		if (i % 2)
+			fputs(fld[i], f);
+		else
+			fprintf(f, "%s %s", fam_kw(s), fld[i]);
+		first = false;
+	}
+	fprintf(f, " mod %u seed 0x%08x", mod, s->seed);
+}
+
+/* The scheduler's expression, "mod SUM" included (maglev: jhash mod M, the table size). */
+static void put_sched(FILE *f, const struct gwlb_lb_service *s, uint32_t sum)
+{
 	switch (s->sched) {
 	case GWLB_LB_SCHED_NTH:
 		fprintf(f, "numgen inc mod %u", sum);
@@ -111,18 +129,10 @@ static void put_sched(FILE *f, const struct gwlb_lb_service *s, uint32_t sum)
 		fprintf(f, "numgen random mod %u", sum);
 		break;
 	case GWLB_LB_SCHED_HASH:
-		fputs("jhash ", f);
-		for (i = 0; i < 4; i++) {
-			if (!(s->hash_fields & (1u << i)))
-				continue;
-			fputs(first ? "" : " . ", f);
-			if (i % 2)
-				fputs(fld[i], f);
-			else
-				fprintf(f, "%s %s", fam_kw(s), fld[i]);
-			first = false;
-		}
-		fprintf(f, " mod %u seed 0x%08x", sum, s->seed);
+		put_jhash(f, s, sum);
+		break;
+	case GWLB_LB_SCHED_MAGLEV:
+		put_jhash(f, s, s->maglev_size);
 		break;
 	case GWLB_LB_SCHED_SYMHASH:
 	case GWLB_LB_SCHED__COUNT:
@@ -141,7 +151,8 @@ static void put_sched_map(FILE *f, const struct gwlb_lb_service *s, uint32_t sum
 		s->name, sum ? sum : 1, fam_kw(s));
 	if (has_ports(s))
 		fprintf(f, " . %s dport", proto_kw(s));
-	fputs("; flags interval; }\n", f);
+	/* maglev: one element per slot (its runs are too short for ranges to pay) */
+	fputs(s->sched == GWLB_LB_SCHED_MAGLEV ? "; }\n" : "; flags interval; }\n", f);
 }
 
 static void lb_inputs(const struct lb_svc *v, struct gwlb_lbmap_in *in)
@@ -155,6 +166,50 @@ static void lb_inputs(const struct lb_svc *v, struct gwlb_lbmap_in *in)
 	}
 }
 
+/*
+ * A maglev service's map: one element per slot of its Maglev table, built from the serving
+ * tier's backends (the others weigh 0, which is the same as leaving them out, so a backend
+ * that goes moves only its own slots). Names and weights alone decide the table: gwlbd
+ * instances with the same file map a flow alike. Returns the serving backends (0: none).
+ */
+static int put_maglev(FILE *f, const struct gwlb_lb_service *s, const struct gwlb_lbmap_in *in)
+{
+	struct gwlb_maglev_backend mb[GWLB_LB_MAX_BACKENDS];
+	char val[GWLB_LB_MAX_BACKENDS][INET6_ADDRSTRLEN + 8];
+	int tier = gwlb_lbmap_tier(in, s->n_backends), serving = 0, ret;
+	uint32_t *table, i;
+
+	if (tier < 0)
+		return 0;
+	for (i = 0; i < s->n_backends; i++) {
+		const struct gwlb_lb_backend *b = &s->backends[i];
+		char a[INET6_ADDRSTRLEN];
+
+		mb[i].name = b->name;
+		mb[i].weight = in[i].takes_new && in[i].tier == tier ? in[i].weight : 0;
+		serving += mb[i].weight > 0;
+		inet_ntop(b->family == 4 ? AF_INET : AF_INET6, b->addr, a, sizeof(a));
+		if (b->port)
+			snprintf(val[i], sizeof(val[i]), "%s . %u", a, b->port);
+		else
+			snprintf(val[i], sizeof(val[i]), "%s", a);
+	}
+	table = malloc((size_t)s->maglev_size * sizeof(*table));
+	if (!table)
+		return -ENOMEM;
+	ret = gwlb_maglev_build(mb, s->n_backends, s->maglev_size, table);
+	if (ret) {
+		free(table);
+		return ret == -ENOENT ? 0 : ret;
+	}
+	fprintf(f, "add element inet %s %s_sched { ", GWLB_LB_TABLE, s->name);
+	for (i = 0; i < s->maglev_size; i++)
+		fprintf(f, "%s%u : %s", i ? ", " : "", i, val[table[i]]);
+	fputs(" }\n", f);
+	free(table);
+	return serving;
+}
+
 /* S_sched with its elements and S_dnat's rules: what a backend change rewrites. */
 static int put_dnat(FILE *f, const struct lb_svc *v)
 {
@@ -165,11 +220,19 @@ static int put_dnat(FILE *f, const struct lb_svc *v)
 	int n, i;
 
 	lb_inputs(v, in);
-	n = gwlb_lbmap_build(in, s->n_backends, r, &sum);
-	if (n < 0)
-		return n;
-	put_sched_map(f, s, sum);
-	if (n > 0) {
+	if (s->sched == GWLB_LB_SCHED_MAGLEV) {
+		sum = s->maglev_size;
+		put_sched_map(f, s, sum);
+		n = put_maglev(f, s, in);
+		if (n < 0)
+			return n;
+	} else {
+		n = gwlb_lbmap_build(in, s->n_backends, r, &sum);
+		if (n < 0)
+			return n;
+		put_sched_map(f, s, sum);
+	}
+	if (n > 0 && s->sched != GWLB_LB_SCHED_MAGLEV) {
 		fprintf(f, "add element inet %s %s_sched { ", GWLB_LB_TABLE, s->name);
 		for (i = 0; i < n; i++) {
 			const struct gwlb_lb_backend *b = &s->backends[r[i].backend];

@@ -23,6 +23,7 @@
 
 #include "iniline.h"
 #include "lbconf.h"
+#include "maglev.h"
 
 enum skey {
 	SK_VIP,
@@ -31,6 +32,7 @@ enum skey {
 	SK_SCHEDULER,
 	SK_HASH_FIELDS,
 	SK_SEED,
+	SK_MAGLEV_SIZE,
 	SK__ONCE,		/* keys above may appear once per service */
 	SK_BACKEND = SK__ONCE,
 	SK__COUNT,
@@ -43,6 +45,7 @@ static const char *const skey_names[SK__COUNT] = {
 	[SK_SCHEDULER] = "scheduler",
 	[SK_HASH_FIELDS] = "hash-fields",
 	[SK_SEED] = "seed",
+	[SK_MAGLEV_SIZE] = "maglev-size",
 	[SK_BACKEND] = "backend",
 };
 
@@ -51,6 +54,7 @@ static const char *const sched_names[GWLB_LB_SCHED__COUNT] = {
 	[GWLB_LB_SCHED_RANDOM] = "random",
 	[GWLB_LB_SCHED_HASH] = "hash",
 	[GWLB_LB_SCHED_SYMHASH] = "symhash",
+	[GWLB_LB_SCHED_MAGLEV] = "maglev",
 };
 
 static const char *const admin_names[] = {
@@ -305,7 +309,7 @@ static int service_key(struct lbparser *p, const char *name, const char *v)
 		;
 	if (k == SK__COUNT)
 		return lerr(p, p->line, -EINVAL,
-			    "unknown key '%.32s': vip, port, protocol, scheduler, hash-fields, seed or backend",
+			    "unknown key '%.32s': vip, port, protocol, scheduler, hash-fields, seed, maglev-size or backend",
 			    name);
 	if (k < SK__ONCE && p->key_line_no[k])
 		return lerr(p, p->line, -EINVAL, "'%s' given twice (first at line %d)", name,
@@ -331,7 +335,7 @@ static int service_key(struct lbparser *p, const char *name, const char *v)
 			;
 		if (n == GWLB_LB_SCHED__COUNT)
 			return lerr(p, p->line, -EINVAL,
-				    "unknown scheduler '%.32s': nth, random, hash or symhash", v);
+				    "unknown scheduler '%.32s': nth, random, hash, symhash or maglev", v);
 		s->sched = (enum gwlb_lb_sched)n;
 		return 0;
 	case SK_HASH_FIELDS:
@@ -340,6 +344,13 @@ static int service_key(struct lbparser *p, const char *name, const char *v)
 		if (parse_u32(v, 0, UINT32_MAX, &n) < 0)
 			return lerr(p, p->line, -EINVAL, "bad seed '%.32s': 0..4294967295", v);
 		s->seed = n;
+		return 0;
+	case SK_MAGLEV_SIZE:
+		if (parse_u32(v, 2, GWLB_MAGLEV_SIZE_MAX, &n) < 0 || !gwlb_maglev_is_prime(n))
+			return lerr(p, p->line, -EINVAL,
+				    "bad maglev-size '%.32s': a prime up to %u (default %u)", v,
+				    GWLB_MAGLEV_SIZE_MAX, GWLB_MAGLEV_SIZE);
+		s->maglev_size = n;
 		return 0;
 	case SK_BACKEND:
 	case SK__COUNT:
@@ -369,6 +380,7 @@ static int service_end(struct lbparser *p)
 {
 	struct gwlb_lb_service *s = p->svc;
 	const int *kl = p->key_line_no;
+	bool hashed;
 	unsigned i;
 
 	if (!s)
@@ -379,15 +391,27 @@ static int service_end(struct lbparser *p)
 		return lerr(p, s->line, -EINVAL, "service %s: no 'port'", s->name);
 	if (!s->n_backends)
 		return lerr(p, s->line, -EINVAL, "service %s: no 'backend'", s->name);
-	if (kl[SK_HASH_FIELDS] && s->sched != GWLB_LB_SCHED_HASH)
+	hashed = s->sched == GWLB_LB_SCHED_HASH || s->sched == GWLB_LB_SCHED_MAGLEV;
+	if (kl[SK_HASH_FIELDS] && !hashed)
 		return lerr(p, kl[SK_HASH_FIELDS], -EINVAL,
-			    "service %s: 'hash-fields' is for scheduler hash, not %s", s->name,
-			    sched_names[s->sched]);
-	if (kl[SK_SEED] && s->sched != GWLB_LB_SCHED_HASH)
-		return lerr(p, kl[SK_SEED], -EINVAL, "service %s: 'seed' is for scheduler hash, not %s",
+			    "service %s: 'hash-fields' is for schedulers hash and maglev, not %s",
 			    s->name, sched_names[s->sched]);
+	if (kl[SK_SEED] && !hashed)
+		return lerr(p, kl[SK_SEED], -EINVAL,
+			    "service %s: 'seed' is for schedulers hash and maglev, not %s", s->name,
+			    sched_names[s->sched]);
+	if (kl[SK_MAGLEV_SIZE] && s->sched != GWLB_LB_SCHED_MAGLEV)
+		return lerr(p, kl[SK_MAGLEV_SIZE], -EINVAL,
+			    "service %s: 'maglev-size' is for scheduler maglev, not %s", s->name,
+			    sched_names[s->sched]);
 	if (s->sched == GWLB_LB_SCHED_HASH && !kl[SK_HASH_FIELDS])
 		s->hash_fields = GWLB_LB_HASH_SADDR;
+	/* Maglev spreads flows, not clients: the whole tuple by default */
+	if (s->sched == GWLB_LB_SCHED_MAGLEV && !kl[SK_HASH_FIELDS])
+		s->hash_fields = GWLB_LB_HASH_SADDR | GWLB_LB_HASH_SPORT | GWLB_LB_HASH_DADDR |
+				 GWLB_LB_HASH_DPORT;
+	if (s->sched == GWLB_LB_SCHED_MAGLEV && !kl[SK_MAGLEV_SIZE])
+		s->maglev_size = GWLB_MAGLEV_SIZE;
 	if (!kl[SK_SEED])
 		s->seed = name_seed(s->name);
 	for (i = 0; i < s->n_backends; i++) {
@@ -658,7 +682,7 @@ bool gwlb_lb_service_same(const struct gwlb_lb_service *a, const struct gwlb_lb_
 	if (strcmp(a->name, b->name) || a->family != b->family || memcmp(a->vip, b->vip, 16) ||
 	    a->port_lo != b->port_lo || a->port_hi != b->port_hi || a->proto != b->proto ||
 	    a->sched != b->sched || a->hash_fields != b->hash_fields || a->seed != b->seed ||
-	    a->n_backends != b->n_backends)
+	    a->maglev_size != b->maglev_size || a->n_backends != b->n_backends)
 		return false;
 	for (i = 0; i < a->n_backends; i++)
 		if (!backend_same(&a->backends[i], &b->backends[i]))

@@ -27,6 +27,7 @@ enum gwlb_lb_sched {
 	GWLB_LB_SCHED_RANDOM,		/* numgen random */
 	GWLB_LB_SCHED_HASH,		/* jhash of hash-fields */
 	GWLB_LB_SCHED_SYMHASH,		/* symhash: both directions of a flow hash alike */
+	GWLB_LB_SCHED_MAGLEV,		/* jhash of hash-fields into a Maglev table (maglev.h) */
 	GWLB_LB_SCHED__COUNT,
 };
 
@@ -63,6 +64,7 @@ struct gwlb_lb_service {
 	enum gwlb_lb_sched sched;
 	unsigned hash_fields;		/* GWLB_LB_HASH_*, for GWLB_LB_SCHED_HASH */
 	uint32_t seed;			/* jhash seed: seed = N, else derived from the name */
+	uint32_t maglev_size;		/* maglev: the table's slots, a prime (GWLB_MAGLEV_SIZE) */
 	unsigned n_backends;
 	struct gwlb_lb_backend *backends;	/* in file order */
 	int line;			/* of the [service NAME] header */

@@ -114,6 +114,27 @@ START_TEST(test_hash_default_and_seed)
 }
 END_TEST
 
+/* maglev: the whole tuple and 65537 slots unless told, a seed from the name; size counts */
+START_TEST(test_maglev_defaults)
+{
+	struct gwlb_lb_conf *c = parse_ok("[service m]\nvip=1.2.3.4\nport=1\nscheduler=maglev\n"
+					  "backend = b 10.0.0.1\n");
+	struct gwlb_lb_conf *c2 = parse_ok("[service m]\nvip=1.2.3.4\nport=1\nscheduler=maglev\n"
+					   "maglev-size=251\nhash-fields=saddr\nbackend = b 10.0.0.1\n");
+
+	ck_assert_str_eq(gwlb_lb_sched_name(c->services[0].sched), "maglev");
+	ck_assert_uint_eq(c->services[0].hash_fields, GWLB_LB_HASH_SADDR | GWLB_LB_HASH_SPORT |
+			  GWLB_LB_HASH_DADDR | GWLB_LB_HASH_DPORT);
+	ck_assert_uint_eq(c->services[0].maglev_size, 65537);
+	ck_assert_uint_eq(c2->services[0].maglev_size, 251);
+	ck_assert_uint_eq(c2->services[0].hash_fields, GWLB_LB_HASH_SADDR);
+	ck_assert_uint_eq(c->services[0].seed, c2->services[0].seed);
+	ck_assert(!gwlb_lb_service_same(&c->services[0], &c2->services[0]));
+	gwlb_lbconf_free(c);
+	gwlb_lbconf_free(c2);
+}
+END_TEST
+
 START_TEST(test_same)
 {
 	struct gwlb_lb_conf *a = parse_ok(example);
@@ -160,13 +181,17 @@ static const struct {
 	{ "[service a]\nport=90-80\n", 2, "ends before it starts" },
 	{ "[service a]\nport=65536\n", 2, "bad port" },
 	{ "[service a]\nprotocol=sctp\n", 2, "bad protocol 'sctp'" },
-	{ "[service a]\nscheduler=maglev\n", 2, "unknown scheduler 'maglev'" },
+	{ "[service a]\nscheduler=rr\n", 2, "unknown scheduler 'rr': nth, random, hash, symhash or maglev" },
+	{ "[service a]\nmaglev-size=65536\n", 2, "bad maglev-size '65536': a prime" },
+	{ "[service a]\nmaglev-size=2097143\n", 2, "bad maglev-size" },
+	{ "[service a]\nvip=1.2.3.4\nport=1\nscheduler=hash\nmaglev-size=7\nbackend=b 1.1.1.1\n", 5,
+	  "'maglev-size' is for scheduler maglev, not hash" },
 	{ "[service a]\nscheduler=hash\nhash-fields=saddr foo\n", 3, "unknown hash field 'foo'" },
 	{ "[service a]\nhash-fields=saddr saddr\n", 2, "hash field 'saddr' given twice" },
 	{ "[service a]\nvip=1.2.3.4\nport=1\nhash-fields=saddr\nbackend=b 1.1.1.1\n", 4,
-	  "'hash-fields' is for scheduler hash, not nth" },
+	  "'hash-fields' is for schedulers hash and maglev, not nth" },
 	{ "[service a]\nvip=1.2.3.4\nport=1\nseed=3\nbackend=b 1.1.1.1\n", 4,
-	  "'seed' is for scheduler hash" },
+	  "'seed' is for schedulers hash and maglev" },
 	{ "[service a]\ncolour=red\n", 2, "unknown key 'colour'" },
 	{ "[service a]\nbackend=\n", 2, "expected 'backend = NAME" },
 	{ "[service a]\nbackend=b_1 1.1.1.1\n", 2, "bad backend name 'b_1'" },
@@ -327,6 +352,7 @@ static Suite *lbconf_suite(void)
 	tcase_add_test(tc, test_example);
 	tcase_add_test(tc, test_v6_ports);
 	tcase_add_test(tc, test_hash_default_and_seed);
+	tcase_add_test(tc, test_maglev_defaults);
 	tcase_add_test(tc, test_same);
 	tcase_add_test(tc, test_udp_tcp_no_overlap);
 	tcase_add_test(tc, test_file);
