@@ -615,6 +615,21 @@ static int cmd_reload(const struct command *c, int argc, char **argv)
 	return run("reload", NULL, reload_human);
 }
 
+/* "up" without a check; "up (http)", or "down (http: connection refused)" with one. */
+static const char *health_cell(json_t *b, char *buf, size_t len)
+{
+	json_t *c = json_object_get(b, "check");
+	const char *type = json_string_value(json_object_get(c, "type"));
+
+	if (!type || !strcmp(type, "none"))
+		return jstr(b, "health");
+	if (!strcmp(jstr(b, "health"), "up") || !*jstr(c, "last_error"))
+		snprintf(buf, len, "%s (%s)", jstr(b, "health"), type);
+	else
+		snprintf(buf, len, "%s (%s: %s)", jstr(b, "health"), type, jstr(c, "last_error"));
+	return buf;
+}
+
 static void services_human(json_t *a)
 {
 	static const char *const hdr[] = { "SERVICE", "BACKEND", "ADDRESS", "WEIGHT", "TIER",
@@ -650,11 +665,11 @@ static void services_human(json_t *a)
 		row[10] = jnum(s, "bytes", n[2], sizeof(n[2]));
 		gwlb_table_add(&t, row);
 		json_array_foreach(json_object_get(s, "backends"), j, b) {
-			char addr[96], m[6][24];
+			char addr[96], m[6][24], health[160];
 			const char *brow[11] = {
 				jstr(s, "name"), jstr(b, "name"), addr,
 				jnum(b, "weight", m[0], sizeof(m[0])), jnum(b, "tier", m[1], sizeof(m[1])),
-				jstr(b, "admin"), jstr(b, "health"),
+				jstr(b, "admin"), health_cell(b, health, sizeof(health)),
 				json_is_true(json_object_get(b, "in_map")) ? jstr(b, "range") : "-",
 				jnum(b, "new", m[2], sizeof(m[2])), jnum(b, "packets", m[3], sizeof(m[3])),
 				jnum(b, "bytes", m[4], sizeof(m[4])),

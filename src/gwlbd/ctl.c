@@ -28,6 +28,7 @@
 #include "geneve.h"
 #include "gwlbd.h"
 #include "lb.h"
+#include "lbcheck.h"
 #include "log.h"
 #include "nftrules.h"
 #include "policyproc.h"
@@ -239,7 +240,7 @@ static json_t *ctl_reload(const char *cmd, json_t *req, char *err, size_t errlen
 	int lret = 0;
 
 	if (gwlb_lb_enabled())
-		lret = gwlb_lb_reload(lerr, sizeof(lerr));
+		lret = gwlb_lbcheck_reload(lerr, sizeof(lerr));
 	if (gwlb_lb_enabled() && !nr && !gwlbd.opts.policy_file) {
 		if (lret < 0) {
 			snprintf(err, errlen, "%s", lerr);
@@ -272,7 +273,7 @@ static json_t *ctl_services(const char *cmd, json_t *req, char *err, size_t errl
 		snprintf(err, errlen, "no services: gwlbd runs without --services");
 		return NULL;
 	}
-	return gwlb_lb_json();
+	return gwlb_lbcheck_json();
 }
 
 /* {"cmd":"backend","service":S,"backend":B, "state":"up|drain|down" or "weight":N} */
@@ -307,7 +308,7 @@ static json_t *ctl_backend(const char *cmd, json_t *req, char *err, size_t errle
 		}
 		ret = gwlb_lb_backend_weight(svc, be, (uint32_t)json_integer_value(w), err, errlen);
 	}
-	return ret < 0 ? NULL : gwlb_lb_json();
+	return ret < 0 ? NULL : gwlb_lbcheck_json();
 }
 
 static const struct ctl_cmd {

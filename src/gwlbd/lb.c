@@ -768,6 +768,21 @@ int gwlb_lb_backend_health(const char *svc, const char *be, enum gwlb_lb_health 
 	return be_change(svc, be, BE_HEALTH, health, err, errlen);
 }
 
+int gwlb_lb_backend_health_get(const char *svc, const char *be, enum gwlb_lb_health *health)
+{
+	struct lb_svc *v;
+	unsigned i;
+	char err[128];
+	int ret;
+
+	pthread_mutex_lock(&B.lock);
+	ret = find_be(svc, be, &v, &i, err, sizeof(err));
+	if (!ret)
+		*health = v->health[i];
+	pthread_mutex_unlock(&B.lock);
+	return ret;
+}
+
 void gwlb_lb_backends_walk(gwlb_lb_backend_fn fn, void *arg)
 {
 	unsigned i, j;

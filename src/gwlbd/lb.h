@@ -46,6 +46,9 @@ int gwlb_lb_backend_weight(const char *svc, const char *be, uint32_t weight, cha
 int gwlb_lb_backend_health(const char *svc, const char *be, enum gwlb_lb_health health,
 			   char *err, size_t errlen);
 
+/* The health the map now has for service svc's backend be. 0 or -ENOENT. */
+int gwlb_lb_backend_health_get(const char *svc, const char *be, enum gwlb_lb_health *health);
+
 /* Each backend of each service, for a health checker to find its targets. */
 typedef void (*gwlb_lb_backend_fn)(const struct gwlb_lb_service *s,
 				   const struct gwlb_lb_backend *b, void *arg);

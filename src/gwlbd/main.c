@@ -27,6 +27,7 @@
 #include "gwlbd.h"
 #include "health.h"
 #include "lb.h"
+#include "lbcheck.h"
 #include "leftover.h"
 #include "log.h"
 #include "nft.h"
@@ -165,7 +166,7 @@ static void sig_cb(struct gwlb_ev *ev, uint32_t events)
 			if (gwlb_lb_enabled()) {
 				char err[1024];
 
-				if (gwlb_lb_reload(err, sizeof(err)) < 0)
+				if (gwlb_lbcheck_reload(err, sizeof(err)) < 0)
 					log_crit(GWLB_LS_CORE, "services reload: %s", err);
 			}
 			break;
@@ -337,8 +338,17 @@ int main(int argc, char **argv)
 		gwlb_nft_net_remove();
 		return die("services: %s", nerr);
 	}
+	/* After gwlbd_signalfd() (its thread must not take our signals), with the services. */
+	ret = gwlb_lbcheck_start(nerr, sizeof(nerr));
+	if (ret < 0) {
+		gwlb_lb_fini();
+		gwlb_policyproc_stop();
+		gwlb_nft_net_remove();
+		return die("services: %s", nerr);
+	}
 	/* After the policy host made its table, before the first ENI can want a template. */
 	if (gwlb_nftrules_init(gwlbd.opts.nft_rules) < 0) {
+		gwlb_lbcheck_stop();
 		gwlb_lb_fini();
 		gwlb_policyproc_stop();
 		return die("nft-rules: out of memory");
@@ -355,6 +365,7 @@ int main(int argc, char **argv)
 		if (ret < 0) {
 			/* Leave nothing in the kernel behind us. */
 			gwlb_nftrules_fini();
+			gwlb_lbcheck_stop();
 			gwlb_lb_fini();
 			gwlb_policyproc_stop();
 			gwlb_nft_net_remove();
@@ -385,6 +396,8 @@ int main(int argc, char **argv)
 	if (gwlbd.opts.health_port)
 		gwlb_health_stop();
 	gwlb_policyproc_stop();
+	/* No check may change a map of the table that goes next. */
+	gwlb_lbcheck_stop();
 	gwlb_lb_fini();
 	/* Every ENI's elements went with its DESTROY; the table goes now. */
 	ret = gwlb_nft_net_remove();

@@ -9,6 +9,7 @@
 #include "eniidx.h"
 #include "gwlbd.h"
 #include "lb.h"
+#include "lbcheck.h"
 #include "leftover.h"
 #include "log.h"
 #include "policyproc.h"
@@ -277,7 +278,7 @@ json_t *gwlbd_status_json(void)
 	json_object_set_new(root, "policy", gwlb_policyproc_json());
 	json_object_set_new(root, "uplinks", uplinks_json());
 	json_object_set_new(root, "leftovers_removed", gwlb_leftover_json());
-	json_object_set_new(root, "services", gwlb_lb_json());
+	json_object_set_new(root, "services", gwlb_lbcheck_json());
 	if (gwlbd.ft) {
 		struct gwlb_ctrestore_stats cs;
 

@@ -255,3 +255,29 @@ int gwlb_hccfg_finish(struct gwlb_hc_cfg *c, const char *file, unsigned line,
 			      c->addr.ss_family == AF_INET ? '4' : '6');
 	return 0;
 }
+
+/* Address, port and (IPv6) scope; family 0 (no address) equals only itself. */
+static bool sa_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)a;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port && a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return a6->sin6_port == b6->sin6_port && a6->sin6_scope_id == b6->sin6_scope_id &&
+		       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
+	return true;
+}
+
+bool gwlb_hccfg_same(const struct gwlb_hc_cfg *a, const struct gwlb_hc_cfg *b)
+{
+	return a->type == b->type && sa_same(&a->addr, &b->addr) && sa_same(&a->src, &b->src) &&
+	       !strcmp(a->path, b->path) && !strcmp(a->host, b->host) &&
+	       a->expect_status == b->expect_status && a->interval_ms == b->interval_ms &&
+	       a->timeout_ms == b->timeout_ms && a->rise == b->rise && a->fall == b->fall;
+}

@@ -77,6 +77,13 @@ int gwlb_hccfg_set(struct gwlb_hc_cfg *c, const char *key, const char *val, cons
 int gwlb_hccfg_finish(struct gwlb_hc_cfg *c, const char *file, unsigned line,
 		      struct gwlb_hccfg_err *err);
 
+/*
+ * Same checks: every setting and the target address compared field by field (start_down,
+ * only a target's first state, is not). Both finished, or both not: a default left as 0 in
+ * one and filled in the other differs.
+ */
+bool gwlb_hccfg_same(const struct gwlb_hc_cfg *a, const struct gwlb_hc_cfg *b);
+
 /* "none", "tcp", "http". */
 const char *gwlb_hccfg_type_str(enum gwlb_hc_type t);
 

@@ -21,6 +21,7 @@
 #define INI_HANDLER_LINENO 1
 #include <ini.h>
 
+#include "hccfg.h"
 #include "iniline.h"
 #include "lbconf.h"
 #include "maglev.h"
@@ -74,6 +75,10 @@ struct lbparser {
 	struct gwlb_lb_conf *c;
 	struct gwlb_lb_service *svc;	/* the section being read, NULL before the first */
 	int key_line_no[SK__COUNT];	/* of the current service */
+	/* the check keys hccfg took in the current service, for 'given twice' */
+	char hc_key[16][24];
+	int hc_key_line[16];
+	unsigned n_hc_keys;
 	struct gwlb_lb_err *err;
 };
 
@@ -236,7 +241,7 @@ static int parse_fields(struct lbparser *p, const char *v)
 	return 0;
 }
 
-/* backend = NAME ADDR[:PORT] [weight=N] [tier=N] [state=up|drain|down] */
+/* backend = NAME ADDR[:PORT] [weight=N] [tier=N] [state=up|drain|down] [check=TYPE] */
 static int parse_backend(struct lbparser *p, const char *v)
 {
 	struct gwlb_lb_service *s = p->svc;
@@ -283,9 +288,18 @@ static int parse_backend(struct lbparser *p, const char *v)
 				return lerr(p, p->line, -EINVAL,
 					    "backend %s: bad state '%.16s': up, drain or down", b.name,
 					    tok + 6);
+		} else if (!strncmp(tok, "check=", 6)) {
+			struct gwlb_hc_cfg hc;
+			struct gwlb_hccfg_err he;
+
+			gwlb_hccfg_init(&hc);
+			if (gwlb_hccfg_set(&hc, "check", tok + 6, NULL, 0, &he) < 0)
+				return lerr(p, p->line, -EINVAL, "backend %s: %s", b.name, he.reason);
+			b.has_check = true;
+			b.check = hc.type;
 		} else {
 			return lerr(p, p->line, -EINVAL,
-				    "backend %s: unknown option '%.32s': weight=N, tier=N or state=up|drain|down",
+				    "backend %s: unknown option '%.32s': weight=N, tier=N, state=up|drain|down or check=none|tcp|http",
 				    b.name, tok);
 		}
 	}
@@ -294,6 +308,32 @@ static int parse_backend(struct lbparser *p, const char *v)
 		return lerr(p, p->line, -ENOMEM, "out of memory");
 	s->backends = nb;
 	s->backends[s->n_backends++] = b;
+	return 0;
+}
+
+/* A health check key (hccfg.h) for every backend of the service, once per service. */
+static int check_key(struct lbparser *p, const char *name, const char *v)
+{
+	struct gwlb_hccfg_err he;
+	unsigned i;
+	int r;
+
+	for (i = 0; i < p->n_hc_keys; i++)
+		if (!strcmp(p->hc_key[i], name))
+			return lerr(p, p->line, -EINVAL, "'%s' given twice (first at line %d)", name,
+				    p->hc_key_line[i]);
+	r = gwlb_hccfg_set(&p->svc->check, name, v, NULL, (unsigned)p->line, &he);
+	if (r == -ENOENT)
+		return lerr(p, p->line, -EINVAL,
+			    "unknown key '%.32s': vip, port, protocol, scheduler, hash-fields, seed, maglev-size, backend or check, check-path, check-host, check-status, check-interval, check-timeout, check-source, rise, fall",
+			    name);
+	if (r < 0)
+		return lerr(p, p->line, r, "%s", he.reason);
+	/* hccfg took it: a name of its own, shorter than hc_key[i], and at most 16 of them */
+	if (p->n_hc_keys < sizeof(p->hc_key) / sizeof(p->hc_key[0])) {
+		snprintf(p->hc_key[p->n_hc_keys], sizeof(p->hc_key[0]), "%s", name);
+		p->hc_key_line[p->n_hc_keys++] = p->line;
+	}
 	return 0;
 }
 
@@ -308,9 +348,7 @@ static int service_key(struct lbparser *p, const char *name, const char *v)
 	for (k = 0; k < SK__COUNT && strcmp(name, skey_names[k]); k++)
 		;
 	if (k == SK__COUNT)
-		return lerr(p, p->line, -EINVAL,
-			    "unknown key '%.32s': vip, port, protocol, scheduler, hash-fields, seed, maglev-size or backend",
-			    name);
+		return check_key(p, name, v);
 	if (k < SK__ONCE && p->key_line_no[k])
 		return lerr(p, p->line, -EINVAL, "'%s' given twice (first at line %d)", name,
 			    p->key_line_no[k]);
@@ -375,13 +413,26 @@ static bool ranges_overlap(const struct gwlb_lb_service *a, const struct gwlb_lb
 	       !memcmp(a->vip, b->vip, 16) && a->port_lo <= b->port_hi && b->port_lo <= a->port_hi;
 }
 
+/* Where check key name is, else the first check key, else the service's header. */
+static int hc_key_line(const struct lbparser *p, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n_hc_keys; i++)
+		if (!strcmp(p->hc_key[i], name))
+			return p->hc_key_line[i];
+	return p->n_hc_keys ? p->hc_key_line[0] : p->svc->line;
+}
+
 /* Checks once a service's keys are all known. */
 static int service_end(struct lbparser *p)
 {
 	struct gwlb_lb_service *s = p->svc;
 	const int *kl = p->key_line_no;
+	struct gwlb_hccfg_err he;
 	bool hashed;
 	unsigned i;
+	int r;
 
 	if (!s)
 		return 0;
@@ -414,6 +465,14 @@ static int service_end(struct lbparser *p)
 		s->maglev_size = GWLB_MAGLEV_SIZE;
 	if (!kl[SK_SEED])
 		s->seed = name_seed(s->name);
+	r = gwlb_hccfg_finish(&s->check, NULL, (unsigned)hc_key_line(p, "check"), &he);
+	if (r < 0)
+		return lerr(p, (int)he.line, r, "service %s: %s", s->name, he.reason);
+	if (s->check.src.ss_family &&
+	    s->check.src.ss_family != (s->family == 4 ? AF_INET : AF_INET6))
+		return lerr(p, hc_key_line(p, "check-source"), -EINVAL,
+			    "service %s: check-source is not IPv%u like its vip", s->name,
+			    s->family);
 	for (i = 0; i < s->n_backends; i++) {
 		const struct gwlb_lb_backend *b = &s->backends[i];
 
@@ -483,7 +542,9 @@ static int section_begin(struct lbparser *p, const char *s)
 	snprintf(p->svc->name, sizeof(p->svc->name), "%s", s);
 	p->svc->proto = IPPROTO_TCP;
 	p->svc->line = p->line;
+	gwlb_hccfg_init(&p->svc->check);
 	memset(p->key_line_no, 0, sizeof(p->key_line_no));
+	p->n_hc_keys = 0;
 	return 0;
 }
 
@@ -672,7 +733,8 @@ static bool backend_same(const struct gwlb_lb_backend *a, const struct gwlb_lb_b
 {
 	return !strcmp(a->name, b->name) && a->family == b->family &&
 	       !memcmp(a->addr, b->addr, 16) && a->port == b->port && a->weight == b->weight &&
-	       a->tier == b->tier && a->admin == b->admin;
+	       a->tier == b->tier && a->admin == b->admin && a->has_check == b->has_check &&
+	       (!a->has_check || a->check == b->check);
 }
 
 bool gwlb_lb_service_same(const struct gwlb_lb_service *a, const struct gwlb_lb_service *b)
@@ -682,10 +744,44 @@ bool gwlb_lb_service_same(const struct gwlb_lb_service *a, const struct gwlb_lb_
 	if (strcmp(a->name, b->name) || a->family != b->family || memcmp(a->vip, b->vip, 16) ||
 	    a->port_lo != b->port_lo || a->port_hi != b->port_hi || a->proto != b->proto ||
 	    a->sched != b->sched || a->hash_fields != b->hash_fields || a->seed != b->seed ||
-	    a->maglev_size != b->maglev_size || a->n_backends != b->n_backends)
+	    a->maglev_size != b->maglev_size || a->n_backends != b->n_backends ||
+	    !gwlb_hccfg_same(&a->check, &b->check))
 		return false;
 	for (i = 0; i < a->n_backends; i++)
 		if (!backend_same(&a->backends[i], &b->backends[i]))
 			return false;
+	return true;
+}
+
+bool gwlb_lb_backend_check(const struct gwlb_lb_service *s, const struct gwlb_lb_backend *b,
+			   struct gwlb_hc_cfg *cfg)
+{
+	enum gwlb_hc_type type = b->has_check ? b->check : s->check.type;
+	uint16_t port = b->port ? b->port : s->port_lo;
+
+	if (type == GWLB_HC_NONE)
+		return false;
+	*cfg = s->check;
+	/* a backend's check=tcp in an http service: the http keys are not its */
+	if (type != GWLB_HC_HTTP) {
+		strcpy(cfg->path, "/");
+		cfg->host[0] = '\0';
+		cfg->expect_status = GWLB_HC_DEF_STATUS;
+	}
+	cfg->type = type;
+	memset(&cfg->addr, 0, sizeof(cfg->addr));
+	if (b->family == 4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&cfg->addr;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, b->addr, 4);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&cfg->addr;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, b->addr, 16);
+	}
 	return true;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hccfg.h"
+
 #define GWLB_LB_NAME_MAX	32	/* service and backend names, NUL excluded */
 #define GWLB_LB_MAX_SERVICES	256
 #define GWLB_LB_MAX_BACKENDS	256	/* per service */
@@ -52,6 +54,8 @@ struct gwlb_lb_backend {
 	uint32_t weight;		/* 1 .. GWLB_LB_MAX_WEIGHT */
 	uint8_t tier;			/* 0 .. GWLB_LB_MAX_TIER; lower tiers serve first */
 	enum gwlb_lb_admin admin;
+	bool has_check;			/* check=TYPE on the line: its type, not the service's */
+	enum gwlb_hc_type check;
 	int line;
 };
 
@@ -67,6 +71,7 @@ struct gwlb_lb_service {
 	uint32_t maglev_size;		/* maglev: the table's slots, a prime (GWLB_MAGLEV_SIZE) */
 	unsigned n_backends;
 	struct gwlb_lb_backend *backends;	/* in file order */
+	struct gwlb_hc_cfg check;	/* the check keys, finished (hccfg.h); no address */
 	int line;			/* of the [service NAME] header */
 };
 
@@ -98,6 +103,14 @@ void gwlb_lbconf_free(struct gwlb_lb_conf *c);
 
 /* Same definition (lines not compared): a reload leaves such a service alone. */
 bool gwlb_lb_service_same(const struct gwlb_lb_service *a, const struct gwlb_lb_service *b);
+
+/*
+ * Backend b's health check: the service's settings with b's type when b has check=TYPE,
+ * to b's address and port (the service's first port when b has none). False, and *cfg
+ * untouched, when b has no check (type none): it counts as healthy.
+ */
+bool gwlb_lb_backend_check(const struct gwlb_lb_service *s, const struct gwlb_lb_backend *b,
+			   struct gwlb_hc_cfg *cfg);
 
 /* Copy src into dst with its own backends array. 0 or -ENOMEM. */
 int gwlb_lb_service_copy(struct gwlb_lb_service *dst, const struct gwlb_lb_service *src);

@@ -42,14 +42,7 @@ step "four HTTP backends in their own namespaces, each on a veth from app"
 k=0
 for b in $BACKENDS; do
 	k=$((k + 1))
-	lab_add_ns "$b"
-	lab_veth app "v-$b" "$b" eth0
-	lab_ip app addr add "198.19.20$k.1/24" dev "v-$b"
-	lab_ip app -6 addr add "fd00:19:20$k::1/64" dev "v-$b" nodad
-	lab_ip "$b" addr add "198.19.20$k.2/24" dev eth0
-	lab_ip "$b" -6 addr add "fd00:19:20$k::2/64" dev eth0 nodad
-	lab_ip "$b" route add default via "198.19.20$k.1"
-	lab_ip "$b" -6 route add default via "fd00:19:20$k::1"
+	lb_backend_ns "$b" "$k"
 	mkdir -p "$LAB_DIR/www-$b"
 	echo "$b" >"$LAB_DIR/www-$b/name"
 	ln "$LAB_DIR/www/blob" "$LAB_DIR/www-$b/blob"
@@ -101,18 +94,6 @@ step "gwlbd --mode route --services services.conf"
 lab_gwlbd_start -p "$LAB_HEALTH_PORT" --mode route --services "$LAB_DIR/services.conf" ||
 	fail "could not start gwlbd"
 
-# get VIP [PATH] [CURL ARGS...]: the body of http://VIP/PATH from cli1 (a new connection)
-get()
-{
-	local vip=$1 path=${2:-name}
-	shift 2 || shift $#
-	[[ $vip == *:* ]] && vip="[$vip]"
-	lab_exec cli1 curl -s -g -m 5 "$@" "http://$vip/$path"
-}
-# svc_j FILTER: jq FILTER over gwlbctl services -j
-svc_j() { lab_gwlbctl -j services | jq -r "$1"; }
-be_new() { svc_j ".services[] | select(.name == \"$1\") | .backends[] | select(.name == \"$2\") | .new"; }
-backend() { lab_gwlbctl backend "$@" >/dev/null || fail "gwlbctl backend $* failed"; }
 
 step "nft list table inet gwlbnf-lb shows the dispatch and each service's map"
 lab_exec app nft list table inet gwlbnf-lb >"$LAB_DIR/lb.nft"
@@ -136,24 +117,24 @@ ok "maps and scheduler rules as configured"
 step "nth: 30 new connections go be1 be2 be3 be1 ... in order, 10 each"
 seq_got=""
 for i in $(seq 1 30); do
-	seq_got="$seq_got $(get $VIP_NTH)"
+	seq_got="$seq_got $(lb_get $VIP_NTH)"
 done
 want=""
 for i in $(seq 1 10); do want="$want be1 be2 be3"; done
 expect_eq "backends in order" "$seq_got" "$want"
 
 step "counters: gwlbctl services -j matches the 30 requests"
-expect_eq "web new" "$(svc_j '.services[] | select(.name == "web") | .new')" 30
+expect_eq "web new" "$(lb_svc_j '.services[] | select(.name == "web") | .new')" 30
 for b in be1 be2 be3; do
-	expect_eq "web/$b new" "$(be_new web $b)" 10
+	expect_eq "web/$b new" "$(lb_be_new web $b)" 10
 	# a request is at least 5 packets each way (handshake, request, answer, close)
-	pk=$(svc_j ".services[] | select(.name == \"web\") | .backends[] | select(.name == \"$b\") | .packets")
+	pk=$(lb_svc_j ".services[] | select(.name == \"web\") | .backends[] | select(.name == \"$b\") | .packets")
 	[ "$pk" -ge 100 ] || fail "web/$b packets $pk, expected >= 100 for 10 connections"
 	ok "web/$b packets $pk"
 done
-expect_eq "web/bk1 new" "$(be_new web bk1)" 0
-sp=$(svc_j '.services[] | select(.name == "web") | .packets')
-bsum=$(svc_j '[.services[] | select(.name == "web") | .backends[].packets] | add')
+expect_eq "web/bk1 new" "$(lb_be_new web bk1)" 0
+sp=$(lb_svc_j '.services[] | select(.name == "web") | .packets')
+bsum=$(lb_svc_j '[.services[] | select(.name == "web") | .backends[].packets] | add')
 expect_eq "web packets = sum of its backends'" "$sp" "$bsum"
 expect_eq "/json services agrees" "$(gwlbd_json '.services.services[] | select(.name == "web") | .new')" 30
 lab_health /metrics | grep -q '^gwlbd_service_new_connections_total{service="web"} 30$' ||
@@ -165,12 +146,12 @@ echo "+ gwlbctl services"
 lab_gwlbctl services | sed 's/^/  | /'
 
 step "hash on saddr: cli1 stays on one backend"
-got=$(for i in $(seq 1 12); do get $VIP_HASH; done | sort -u)
+got=$(for i in $(seq 1 12); do lb_get $VIP_HASH; done | sort -u)
 expect_eq "sticky backends seen by cli1 (one)" "$(wc -l <<<"$got")" 1
 ok "sticky: cli1 always on $got"
 
 step "IPv6 VIP, symhash, be2 drained by the file: every connection to be1"
-got=$(for i in $(seq 1 6); do get $VIP6; done | sort -u)
+got=$(for i in $(seq 1 6); do lb_get $VIP6; done | sort -u)
 expect_eq "web6 backends" "$got" be1
 
 step "random 1:3 over 400 connections"
@@ -183,7 +164,7 @@ n2=$(grep -c '^be2$' "$LAB_DIR/rnd.txt" || true)
 expect_eq "answers" "$((n1 + n2))" 400
 [ "$n2" -ge 257 ] && [ "$n2" -le 343 ] || fail "random 1:3: be2 got $n2 of 400, expected 300 +- 43"
 ok "random 1:3: be1 $n1, be2 $n2 (expected 100:300 +- 43)"
-expect_eq "rnd/be2 new counter" "$(be_new rnd be2)" "$n2"
+expect_eq "rnd/be2 new counter" "$(lb_be_new rnd be2)" "$n2"
 
 step "drain: an open download from be1 finishes while new connections go elsewhere"
 # the next nth pick is be1 (30 connections so far: 30 mod 3 = 0)
@@ -191,30 +172,30 @@ lab_exec cli1 curl -s -m 30 --limit-rate 1M -o "$LAB_DIR/dl.drain" "http://$VIP_
 dl=$!
 wait_for "lab_exec app conntrack -L -p tcp --reply-src 198.19.201.2 2>/dev/null | grep -q ESTABLISHED" 5 ||
 	fail "no established connection to be1 for the download"
-backend web be1 drain
-expect_eq "be1 admin" "$(svc_j '.services[] | select(.name == "web") | .backends[] | select(.name == "be1") | .admin')" drain
+lb_backend web be1 drain
+expect_eq "be1 admin" "$(lb_svc_j '.services[] | select(.name == "web") | .backends[] | select(.name == "be1") | .admin')" drain
 lab_exec app nft list map inet gwlbnf-lb web_sched | grep -q 198.19.201.2 && fail "drained be1 still in web_sched"
-got=$(for i in $(seq 1 6); do get $VIP_NTH; done | tr '\n' ' ')
+got=$(for i in $(seq 1 6); do lb_get $VIP_NTH; done | tr '\n' ' ')
 expect_eq "new connections while be1 drains" "$got" "be2 be3 be2 be3 be2 be3 "
 kill -0 $dl 2>/dev/null || fail "the download ended before the drain was checked (raise its duration)"
 wait $dl || fail "the download from the draining be1 failed"
 expect_eq "drained download sha256" "$(sha256sum <"$LAB_DIR/dl.drain" | cut -d' ' -f1)" "$LAB_BLOB_SHA"
 rm -f "$LAB_DIR/dl.drain"
-backend web be1 up
+lb_backend web be1 up
 
 step "tiers: be1..be3 down -> bk1 (tier 1) serves; be2 up -> tier 0 again"
-backend web be1 down
-backend web be2 down
-backend web be3 down
-expect_eq "serving tier" "$(svc_j '.services[] | select(.name == "web") | .tier')" 1
-got=$(for i in $(seq 1 4); do get $VIP_NTH; done | sort -u)
+lb_backend web be1 down
+lb_backend web be2 down
+lb_backend web be3 down
+expect_eq "serving tier" "$(lb_svc_j '.services[] | select(.name == "web") | .tier')" 1
+got=$(for i in $(seq 1 4); do lb_get $VIP_NTH; done | sort -u)
 expect_eq "backup tier serves" "$got" bk1
-backend web be2 up
-got=$(for i in $(seq 1 4); do get $VIP_NTH; done | sort -u)
+lb_backend web be2 up
+got=$(for i in $(seq 1 4); do lb_get $VIP_NTH; done | sort -u)
 expect_eq "tier 0 back" "$got" be2
 lab_exec app nft list map inet gwlbnf-lb web_sched | grep -q 198.19.204.2 && fail "bk1 still in the map"
-backend web be1 up
-backend web be3 up
+lb_backend web be1 up
+lb_backend web be3 up
 ok "bk1 took over and gave back"
 
 step "an established connection stays on its backend while the map changes"
@@ -223,25 +204,25 @@ lab_exec cli1 curl -s -m 30 --limit-rate 1M -o "$LAB_DIR/dl.est" "http://$VIP_NT
 dl=$!
 wait_for "lab_exec app conntrack -L -p tcp --reply-src 198.19.201.2 2>/dev/null | grep -q ESTABLISHED" 5 ||
 	fail "no established connection to be1"
-before=$(be_new web be1)
-backend web be1 weight 5
-backend web be2 down
-backend web be1 down
-backend web be2 up
-backend web be1 weight 1
+before=$(lb_be_new web be1)
+lb_backend web be1 weight 5
+lb_backend web be2 down
+lb_backend web be1 down
+lb_backend web be2 up
+lb_backend web be1 weight 1
 lab_exec app nft list map inet gwlbnf-lb web_sched | grep -q 198.19.201.2 && fail "be1 (down) in the map"
 wait $dl || fail "the download failed while the map changed"
 expect_eq "download sha256 across 5 map changes" "$(sha256sum <"$LAB_DIR/dl.est" | cut -d' ' -f1)" "$LAB_BLOB_SHA"
 rm -f "$LAB_DIR/dl.est"
-expect_eq "be1 new connections (no re-pick of the running one)" "$(be_new web be1)" "$before"
-backend web be1 up
+expect_eq "be1 new connections (no re-pick of the running one)" "$(lb_be_new web be1)" "$before"
+lb_backend web be1 up
 
 step "reload: an unchanged service is left alone, a changed one updated, a broken file refused"
-web_new=$(svc_j '.services[] | select(.name == "web") | .new')
+web_new=$(lb_svc_j '.services[] | select(.name == "web") | .new')
 sed -i 's/^backend = be1 198.19.201.2:8000 weight=1$/backend = be1 198.19.201.2:8000 weight=2/' "$LAB_DIR/services.conf"
 lab_gwlbctl reload | sed 's/^/  | /'
-expect_eq "web new after reload (untouched)" "$(svc_j '.services[] | select(.name == "web") | .new')" "$web_new"
-expect_eq "rnd/be2 new after reload (updated in place)" "$(be_new rnd be2)" "$n2"
+expect_eq "web new after reload (untouched)" "$(lb_svc_j '.services[] | select(.name == "web") | .new')" "$web_new"
+expect_eq "rnd/be2 new after reload (updated in place)" "$(lb_be_new rnd be2)" "$n2"
 lab_exec app nft list map inet gwlbnf-lb rnd_sched | grep -q '0-1 : 198.19.201.2 . 8000' ||
 	fail "rnd_sched does not give be1 weight 2 after the reload"
 cp "$LAB_DIR/services.conf" "$LAB_DIR/services.conf.ok"

@@ -330,6 +330,38 @@ ct_with_decision()
 	}'
 }
 
+# For the balancer's tests (lb.sh, lbhealth.sh): backends behind app, cli1's requests.
+
+# lb_backend_ns NAME K: namespace NAME on veth v-NAME from app, 198.19.20K.2/24 and
+# fd00:19:20K::2/64, routed by app (.1, ::1), which forwards.
+lb_backend_ns()
+{
+	local b=$1 k=$2
+	lab_add_ns "$b"
+	lab_veth app "v-$b" "$b" eth0
+	lab_ip app addr add "198.19.20$k.1/24" dev "v-$b"
+	lab_ip app -6 addr add "fd00:19:20$k::1/64" dev "v-$b" nodad
+	lab_ip "$b" addr add "198.19.20$k.2/24" dev eth0
+	lab_ip "$b" -6 addr add "fd00:19:20$k::2/64" dev eth0 nodad
+	lab_ip "$b" route add default via "198.19.20$k.1"
+	lab_ip "$b" -6 route add default via "fd00:19:20$k::1"
+}
+
+# lb_get VIP [PATH] [CURL ARGS...]: the body of http://VIP/PATH from cli1 (a new connection)
+lb_get()
+{
+	local vip=$1 path=${2:-name}
+	shift 2 || shift $#
+	[[ $vip == *:* ]] && vip="[$vip]"
+	lab_exec cli1 curl -s -g -m 5 "$@" "http://$vip/$path"
+}
+# lb_svc_j FILTER: jq FILTER over gwlbctl services -j
+lb_svc_j() { lab_gwlbctl -j services | jq -r "$1"; }
+# lb_be SERVICE BACKEND FIELD: one field of a backend in gwlbctl services -j
+lb_be() { lb_svc_j ".services[] | select(.name == \"$1\") | .backends[] | select(.name == \"$2\") | .$3"; }
+lb_be_new() { lb_be "$1" "$2" new; }
+lb_backend() { lab_gwlbctl backend "$@" >/dev/null || fail "gwlbctl backend $* failed"; }
+
 # The ENI names gwlbd must use, computed independently of it.
 ENI1_GWI=gwi-$(lab_eni_b60 "$LAB_ENI1" 2>/dev/null || echo e8WXgsTQDkf)
 ENI1_GWO=gwo-${ENI1_GWI#gwi-}

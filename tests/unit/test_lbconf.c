@@ -161,6 +161,69 @@ START_TEST(test_same)
 }
 END_TEST
 
+START_TEST(test_checks)
+{
+	struct gwlb_lb_conf *c = parse_ok("[service w]\nvip=1.2.3.4\nport=80-90\n"
+					  "backend = a 10.0.0.1:8080\n"
+					  "backend = b 10.0.0.2:8080 check=tcp\n"
+					  "backend = n 10.0.0.3:8080 check=none\n"
+					  "check = http\ncheck-path = /health\ncheck-status = 204\n"
+					  "check-interval = 500ms\nrise = 1\nfall = 4\n"
+					  "[service p]\nvip=fd00::5\nport=53\nbackend = x fd00::1\n");
+	struct gwlb_lb_conf *d;
+	const struct gwlb_lb_service *w = &c->services[0], *p = &c->services[1];
+	const struct sockaddr_in *sin;
+	struct gwlb_hc_cfg h;
+
+	/* keys after the backends apply to them all: the service is read as a whole */
+	ck_assert_int_eq(w->check.type, GWLB_HC_HTTP);
+	ck_assert_uint_eq(w->check.interval_ms, 500);
+	ck_assert_uint_eq(w->check.timeout_ms, 500);	/* the default 1 s, cut to the interval */
+	ck_assert_uint_eq(w->check.rise, 1);
+	ck_assert_uint_eq(w->check.fall, 4);
+	ck_assert(gwlb_lb_backend_check(w, &w->backends[0], &h));
+	sin = (const struct sockaddr_in *)&h.addr;
+	ck_assert_int_eq(h.type, GWLB_HC_HTTP);
+	ck_assert_str_eq(h.path, "/health");
+	ck_assert_int_eq(h.expect_status, 204);
+	ck_assert_int_eq(sin->sin_family, AF_INET);
+	ck_assert_uint_eq(ntohs(sin->sin_port), 8080);
+	ck_assert_uint_eq(sin->sin_addr.s_addr, htonl(0x0a000001));
+	/* check=tcp on the line: the service's timing, none of its http keys */
+	ck_assert(gwlb_lb_backend_check(w, &w->backends[1], &h));
+	ck_assert_int_eq(h.type, GWLB_HC_TCP);
+	ck_assert_str_eq(h.path, "/");
+	ck_assert_int_eq(h.expect_status, 200);
+	ck_assert_uint_eq(h.fall, 4);
+	ck_assert(!gwlb_lb_backend_check(w, &w->backends[2], &h));
+	/* the default is no check: healthy */
+	ck_assert_int_eq(p->check.type, GWLB_HC_NONE);
+	ck_assert(!gwlb_lb_backend_check(p, &p->backends[0], &h));
+	/* a changed check is a changed service; defaults written out are not a change */
+	d = parse_ok("[service w]\nvip=1.2.3.4\nport=80-90\n"
+		     "backend = a 10.0.0.1:8080\nbackend = b 10.0.0.2:8080 check=tcp\n"
+		     "backend = n 10.0.0.3:8080 check=none\n"
+		     "check = http\ncheck-path = /health\ncheck-status = 204\n"
+		     "check-interval = 500ms\nrise = 1\nfall = 4\ncheck-timeout = 500\n"
+		     "[service p]\nvip=fd00::5\nport=53\nbackend = x fd00::1\ncheck = none\n");
+	ck_assert(gwlb_lb_service_same(w, &d->services[0]));
+	ck_assert(gwlb_lb_service_same(p, &d->services[1]));
+	d->services[0].check.fall = 3;
+	ck_assert(!gwlb_lb_service_same(w, &d->services[0]));
+	d->services[0].check.fall = 4;
+	d->services[0].backends[1].check = GWLB_HC_HTTP;
+	ck_assert(!gwlb_lb_service_same(w, &d->services[0]));
+	gwlb_lbconf_free(d);
+	/* no port on the backend: the service's first */
+	d = parse_ok("[service v]\nvip=fd00::10\nport=443-445\ncheck=tcp\nbackend = x fd00::1\n");
+	ck_assert(gwlb_lb_backend_check(&d->services[0], &d->services[0].backends[0], &h));
+	ck_assert_int_eq(h.addr.ss_family, AF_INET6);
+	ck_assert_uint_eq(ntohs(((const struct sockaddr_in6 *)&h.addr)->sin6_port), 443);
+	gwlb_lbconf_free(d);
+	gwlb_lbconf_free(c);
+}
+END_TEST
+
 static const struct {
 	const char *text;
 	int line;
@@ -214,6 +277,16 @@ static const struct {
 	  "overlap service a (line 1)" },
 	{ "[service a]\n  vip=1.2.3.4\n", 2, "indented line" },
 	{ "[service a]\nnonsense\n", 2, "expected 'key = value'" },
+	{ "[service a]\ncheck=icmp\n", 2, "bad value 'icmp' for 'check'" },
+	{ "[service a]\ncheck=tcp\nrise=0\n", 3, "'rise' out of range" },
+	{ "[service a]\ncheck=tcp\ncheck=http\n", 3, "'check' given twice (first at line 2)" },
+	{ "[service a]\nvip=1.2.3.4\nport=1\ncheck=tcp\ncheck-path=/h\nbackend=b 1.1.1.1\n", 4,
+	  "service a: check-path, check-host and check-status need check = http" },
+	{ "[service a]\nvip=1.2.3.4\nport=1\ncheck=tcp\ncheck-interval=200ms\n"
+	  "check-timeout=300ms\nbackend=b 1.1.1.1\n", 4, "must lie in 10ms..check-interval" },
+	{ "[service a]\nvip=1.2.3.4\nport=1\ncheck=tcp\ncheck-source=fd00::9\n"
+	  "backend=b 1.1.1.1\n", 5, "check-source is not IPv4 like its vip" },
+	{ "[service a]\nbackend=b 1.1.1.1 check=udp\n", 2, "backend b: bad value 'udp' for 'check'" },
 };
 
 START_TEST(test_errors)
@@ -354,6 +427,7 @@ static Suite *lbconf_suite(void)
 	tcase_add_test(tc, test_hash_default_and_seed);
 	tcase_add_test(tc, test_maglev_defaults);
 	tcase_add_test(tc, test_same);
+	tcase_add_test(tc, test_checks);
 	tcase_add_test(tc, test_udp_tcp_no_overlap);
 	tcase_add_test(tc, test_file);
 	tcase_add_loop_test(tc, test_errors, 0, sizeof(errs) / sizeof(errs[0]));
