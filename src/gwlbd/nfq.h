@@ -161,8 +161,9 @@ unsigned gwlb_nfq_workers(void);
 
 /*
  * Up to n flows with the most packets through userspace, most first. Returns how many.
- * Each worker keeps a fixed table keyed by the directional 5-tuple; a colliding flow
- * replaces the entry and starts again from 1 (later IP fragments count as a portless flow).
+ * Each worker keeps a fixed table keyed by the directional 5-tuple, in buckets of a few
+ * entries; a flow that finds its bucket full replaces the least recently seen entry and
+ * starts again from 1 (later IP fragments count as a portless flow).
  */
 unsigned gwlb_nfq_top_flows(struct gwlb_nfq_flow *out, unsigned n);
 

@@ -191,11 +191,14 @@ udp_echo()
 }
 
 # ping_ok NODE DST COUNT: fail unless every echo request of COUNT gets its reply.
+# -w, not only -W: once a reply came, ping waits just two round trips after its last request
+# and counts a later reply as lost (a loaded machine's 100 ms hiccup); with a deadline it
+# waits for every reply until then, so only a reply that never comes fails.
 ping_ok()
 {
 	local node=$1 dst=$2 count=${3:-5} out
-	echo "+ [$node] ping -c $count -i 0.2 -W 2 $dst"
-	out=$(lab_exec "$node" ping -c "$count" -i 0.2 -W 2 "$dst" 2>&1) || true
+	echo "+ [$node] ping -c $count -i 0.2 -W 2 -w $((count + 5)) $dst"
+	out=$(lab_exec "$node" ping -c "$count" -i 0.2 -W 2 -w $((count + 5)) "$dst" 2>&1) || true
 	echo "$out" | tail -n 2
 	echo "$out" | grep -q " $count received, 0% packet loss" ||
 		fail "ping from $node to $dst: expected '$count received, 0% packet loss'"

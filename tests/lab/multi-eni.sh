@@ -10,13 +10,14 @@ set -eu
 lab_test_start 3
 
 step "simultaneous ping, download and UDP echo from cli1, cli2, cli3"
+# ping -w: wait for every reply up to the deadline (see ping_ok), not two round trips
 pids=()
 for k in 1 2 3; do
-	echo "+ [cli$k] ping -c 10 -i 0.1 -W 2 $LAB_SRV4 &"
-	lab_exec "cli$k" ping -c 10 -i 0.1 -W 2 "$LAB_SRV4" >"$LAB_DIR/ping.$k" 2>&1 &
+	echo "+ [cli$k] ping -c 10 -i 0.1 -W 2 -w 10 $LAB_SRV4 &"
+	lab_exec "cli$k" ping -c 10 -i 0.1 -W 2 -w 10 "$LAB_SRV4" >"$LAB_DIR/ping.$k" 2>&1 &
 	pids+=($!)
-	echo "+ [cli$k] ping -6 -c 10 -i 0.1 -W 2 $LAB_SRV6 &"
-	lab_exec "cli$k" ping -6 -c 10 -i 0.1 -W 2 "$LAB_SRV6" >"$LAB_DIR/ping6.$k" 2>&1 &
+	echo "+ [cli$k] ping -6 -c 10 -i 0.1 -W 2 -w 10 $LAB_SRV6 &"
+	lab_exec "cli$k" ping -6 -c 10 -i 0.1 -W 2 -w 10 "$LAB_SRV6" >"$LAB_DIR/ping6.$k" 2>&1 &
 	pids+=($!)
 	echo "+ [cli$k] curl http://$LAB_SRV4:$LAB_HTTP_PORT/blob &"
 	lab_exec "cli$k" curl -s -m 20 -o "$LAB_DIR/dl.$k" "http://$LAB_SRV4:$LAB_HTTP_PORT/blob" &
@@ -34,7 +35,8 @@ for k in 1 2 3; do
 	for f in ping ping6; do
 		tail -n 2 "$LAB_DIR/$f.$k"
 		grep -q " 10 received, 0% packet loss" "$LAB_DIR/$f.$k" ||
-			fail "cli$k $f: expected 10 received, 0% packet loss"
+			fail "cli$k $f: expected 10 received, 0% packet loss (gwlbd drops:" \
+				"$(gwlbd_json ".drops | tojson"), gwlbsim: $(cat "$LAB_DIR/sim.json"))"
 	done
 	ok "cli$k: IPv4 and IPv6 ping 10/10"
 	size=$(stat -c %s "$LAB_DIR/dl.$k" 2>/dev/null || echo 0)

@@ -96,11 +96,19 @@ expect_twins()
 	ok "$what: two entries, same original tuple, zones $I1/$I2, marks $I1/$I2, distinct NATed replies"
 }
 
-# tokenudp.py HOST PORT SPORT TOKEN SECONDS: from UDP source port SPORT, "TOKEN n" every 50 ms
-# for SECONDS; every reply must be one of ours. Exit 0 when all came back and none was foreign.
+# The clients below live until the test has looked at conntrack: they stop once $STOP exists
+# (or after MAX_S, far longer than the listing takes even on a loaded machine), so no fixed
+# run time races the listing.
+STOP=$LAB_DIR/stop
+MAX_S=60
+
+# tokenudp.py HOST PORT SPORT TOKEN STOPFILE MAXSECS: from UDP source port SPORT, "TOKEN n"
+# every 50 ms until STOPFILE exists (at most MAXSECS); every reply must be one of ours. Exit 0
+# when all came back and none was foreign.
 cat >"$LAB_DIR/tokenudp.py" <<'EOF'
-import socket, sys, time
-host, port, sport, token, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+import os, socket, sys, time
+host, port, sport, token = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+stop, secs = sys.argv[5], float(sys.argv[6])
 fam = socket.AF_INET6 if ":" in host else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_DGRAM)
 s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", sport))
@@ -125,13 +133,46 @@ def drain(until):
         else:
             foreign.append(data)
 end = time.monotonic() + secs
-while time.monotonic() < end:
+while time.monotonic() < end and not os.path.exists(stop):
     s.send(f"{token} {sent}".encode())
     sent += 1
     drain(time.monotonic() + 0.05)
 drain(time.monotonic() + 1.0)
 print(f"{token}: sent {sent} replies {len(got)} foreign {len(foreign)} {foreign[:3]}")
 sys.exit(0 if len(got) == sent and not foreign else 1)
+EOF
+
+# slowget.py HOST PORT PATH SPORT OUT STOPFILE MAXSECS: HTTP GET from TCP source port SPORT
+# into OUT. Until STOPFILE exists (at most MAXSECS) it reads 4 KB every 50 ms through a
+# small receive buffer, so the server waits on the window and the connection stays open;
+# then the rest at full speed. Prints the body's length.
+cat >"$LAB_DIR/slowget.py" <<'EOF'
+import os, socket, sys, time
+host, port, path, sport, out, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6]
+end = time.monotonic() + float(sys.argv[7])
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", sport))
+s.settimeout(30)
+s.connect((host, port))
+s.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+buf = bytearray()
+while True:
+    slow = time.monotonic() < end and not os.path.exists(stop)
+    data = s.recv(4096 if slow else 1 << 20)
+    if not data:
+        break
+    buf += data
+    if slow:
+        time.sleep(0.05)
+head, _, body = bytes(buf).partition(b"\r\n\r\n")
+if not head.split(b"\r\n")[0].endswith(b" 200 OK"):
+    print("bad response:", head[:80])
+    sys.exit(1)
+with open(out, "wb") as f:
+    f.write(body)
+print(len(body))
 EOF
 
 step "a second GWLB (gwlb2, 198.18.1.1) with a client 'twin' that has cli1's addresses"
@@ -186,23 +227,22 @@ step "same 5-tuples at once: UDP from :$UDP_SPORT and :$UDP6_SPORT, TCP from :$T
 pids=()
 for c in cli1 twin; do
 	lab_bg "$c" "udp-$c" "$PYTHON" "$LAB_DIR/tokenudp.py" "$LAB_SRV4" "$LAB_ECHO_PORT" \
-		"$UDP_SPORT" "tok-$c" 6
+		"$UDP_SPORT" "tok-$c" "$STOP" "$MAX_S"
 	pids+=("$LAB_LAST_PID")
 	lab_bg "$c" "udp6-$c" "$PYTHON" "$LAB_DIR/tokenudp.py" "$LAB_SRV6" "$LAB_ECHO_PORT" \
-		"$UDP6_SPORT" "tok6-$c" 6
+		"$UDP6_SPORT" "tok6-$c" "$STOP" "$MAX_S"
 	pids+=("$LAB_LAST_PID")
-	# 4 MB at 1 MB/s: both downloads live for about 4 s, side by side
-	lab_bg "$c" "curl-$c" curl -s -g -m 30 --local-port "$TCP_SPORT" --limit-rate 1M \
-		-o "$LAB_DIR/dl.$c" -w '%{size_download}\n' "http://$LAB_SRV4:$LAB_HTTP_PORT/blob"
+	lab_bg "$c" "get-$c" "$PYTHON" "$LAB_DIR/slowget.py" "$LAB_SRV4" "$LAB_HTTP_PORT" /blob \
+		"$TCP_SPORT" "$LAB_DIR/dl.$c" "$STOP" "$MAX_S"
 	pids+=("$LAB_LAST_PID")
 done
 # while all of them live
 wait_for "[ \"\$(ct_flows tcp $TCP_SPORT $LAB_HTTP_PORT | grep -c .)\" = 2 ] &&
 	[ \"\$(ct_flows udp $UDP_SPORT $LAB_ECHO_PORT | grep -c .)\" = 2 ] &&
-	[ \"\$(ct_flows udp $UDP6_SPORT $LAB_ECHO_PORT | grep -c .)\" = 2 ]" 5 ||
-	fail "not two conntrack entries of each flow within 5 s: $(lab_exec app conntrack -L 2>/dev/null)"
+	[ \"\$(ct_flows udp $UDP6_SPORT $LAB_ECHO_PORT | grep -c .)\" = 2 ]" 20 ||
+	fail "not two conntrack entries of each flow within 20 s: $(lab_exec app conntrack -L 2>/dev/null)"
 for p in "${pids[@]}"; do
-	kill -0 "$p" 2>/dev/null || fail "a client ended before the conntrack listing: $(cat "$LAB_DIR"/udp*-*.log "$LAB_DIR"/curl-*.log)"
+	kill -0 "$p" 2>/dev/null || fail "a client ended before the conntrack listing: $(cat "$LAB_DIR"/udp*-*.log "$LAB_DIR"/get-*.log)"
 done
 expect_twins "UDP" udp "$UDP_SPORT" "$LAB_ECHO_PORT" \
 	"$CLI_ADDR:$UDP_SPORT>$LAB_SRV4:$LAB_ECHO_PORT"
@@ -210,6 +250,8 @@ expect_twins "UDP over IPv6" udp "$UDP6_SPORT" "$LAB_ECHO_PORT" \
 	"$CLI_ADDR6:$UDP6_SPORT>$LAB_SRV6:$LAB_ECHO_PORT"
 expect_twins "TCP" tcp "$TCP_SPORT" "$LAB_HTTP_PORT" \
 	"$CLI_ADDR:$TCP_SPORT>$LAB_SRV4:$LAB_HTTP_PORT"
+# listed: the clients may finish
+touch "$STOP"
 
 failed=0
 for p in "${pids[@]}"; do
