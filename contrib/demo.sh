@@ -69,7 +69,7 @@ lab_gwlbd_start -c "$LAB_HOOK" -r "$LAB_HOOK" -p "$LAB_HEALTH_PORT" || exit 1
 
 section "IPv4 ping cli1 -> $LAB_SRV4"
 echo "+ [cli1] ping -c 5 -i 0.2 $LAB_SRV4"
-out=$(lab_exec cli1 ping -c 5 -i 0.2 -W 2 "$LAB_SRV4" 2>&1)
+out=$(lab_exec cli1 ping -c 5 -i 0.2 -W 2 -w 8 "$LAB_SRV4" 2>&1)
 echo "$out" | sed 's/^/   /'
 grep -q " 0% packet loss" <<<"$out" && good "5 of 5 replies" || bad "IPv4 ping lost packets"
 
@@ -111,7 +111,7 @@ echo "   reply: $out"
 
 section "IPv6 ping cli1 -> $LAB_SRV6"
 echo "+ [cli1] ping -c 5 -i 0.2 $LAB_SRV6"
-out=$(lab_exec cli1 ping -6 -c 5 -i 0.2 -W 2 "$LAB_SRV6" 2>&1)
+out=$(lab_exec cli1 ping -6 -c 5 -i 0.2 -W 2 -w 8 "$LAB_SRV6" 2>&1)
 echo "$out" | sed 's/^/   /'
 grep -q " 0% packet loss" <<<"$out" && good "5 of 5 replies" || bad "IPv6 ping lost packets"
 

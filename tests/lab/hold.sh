@@ -66,7 +66,7 @@ wait_for "[ \"\$(gwlbd_json '.enis[] | select(.id == \"$LAB_ENI3\") | .state')\"
 	fail "ENI3 is not in state 'creating' while its hook runs"
 ok "ENI3 is creating (hook running)"
 echo "+ [cli1] ping -c 5 -i 0.2 -W 1 $LAB_SRV4"
-out=$(lab_exec cli1 ping -c 5 -i 0.2 -W 1 "$LAB_SRV4" 2>&1) || true
+out=$(lab_exec cli1 ping -c 5 -i 0.2 -W 1 -w 4 "$LAB_SRV4" 2>&1) || true
 echo "$out" | tail -n 2
 grep -q " 5 received" <<<"$out" || fail "ENI1 lost packets while ENI3's hook ran"
 max=$(sed -n 's|^rtt .* = [0-9.]*/[0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$out")

@@ -173,7 +173,7 @@ kill -HUP "$LAB_GWLBD_PID"
 wait_for "[ \"\$(gwlbd_json .policy.reloads)\" -ge 1 ]" 10 || fail "the first reload did not happen"
 queued0=$(gwlbd_json '.policy.queues[0].received')
 echo "+ [cli1] ping -c 150 -i 0.02 $LAB_SRV4 &"
-lab_exec cli1 ping -c 150 -i 0.02 -W 2 "$LAB_SRV4" >"$LAB_DIR/ping.out" 2>&1 &
+lab_exec cli1 ping -c 150 -i 0.02 -W 2 -w 10 "$LAB_SRV4" >"$LAB_DIR/ping.out" 2>&1 &
 ping_pid=$!
 echo "+ [cli1] curl --limit-rate 2M http://$LAB_SRV4:$LAB_HTTP_PORT/blob &"
 lab_exec cli1 curl -s -g -m 30 --limit-rate 2M -o "$LAB_DIR/dl.reload" \

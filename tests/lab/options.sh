@@ -53,7 +53,7 @@ expect_gt "flow table expired counter" "$(gwlbd_json .flowtab.expired)" 0
 
 step "fragmented inner packets"
 echo "+ [cli1] ping -c 3 -s 4000 $LAB_SRV4"
-out=$(lab_exec cli1 ping -c 3 -i 0.2 -W 2 -s 4000 "$LAB_SRV4" 2>&1) || true
+out=$(lab_exec cli1 ping -c 3 -i 0.2 -W 2 -w 6 -s 4000 "$LAB_SRV4" 2>&1) || true
 echo "$out" | tail -n 2
 grep -q " 3 received, 0% packet loss" <<<"$out" || fail "4000-byte pings (3 fragments each) lost"
 ok "4000-byte pings answered"
