@@ -31,6 +31,7 @@
 
 struct ctr_pkt {
 	uint64_t eni_id;
+	struct gwlb_pkt_info pi;	/* the tun worker's parse of it */
 	uint16_t len;
 	uint8_t buf[GWLB_HEADROOM + GWLB_TUN_READ_MAX];	/* inner packet at GWLB_HEADROOM */
 };
@@ -323,7 +324,7 @@ static void ctr_drop(struct eni *e, const struct gwlb_flow_key *k)
 static void ctr_process(struct ctr_pkt *c)
 {
 	uint8_t *inner = c->buf + GWLB_HEADROOM, *start;
-	struct gwlb_pkt_info pi;
+	struct gwlb_pkt_info pi = c->pi;
 	struct gwlb_flow_val v;
 	struct ctr_tuple t;
 	struct sockaddr_in dst = { .sin_family = AF_INET };
@@ -331,8 +332,6 @@ static void ctr_process(struct ctr_pkt *c)
 	size_t total;
 	int ret;
 
-	if (gwlb_pkt_parse(inner, c->len, 0, &pi) != GWLB_PKT_OK)
-		return;		/* the tun worker parsed it: cannot happen */
 	e = gwlb_eni_lookup(c->eni_id);
 	if (!e || atomic_load(&e->state) != ENI_READY) {
 		gwlb_ctr_add(&gwlbd.drops[GWLB_DROP_ENI_GONE], 1);
@@ -435,6 +434,7 @@ bool gwlb_ctrestore_submit(struct eni *e, const uint8_t *inner, size_t len,
 	}
 	c = &R.q[(R.head + R.len) % GWLB_CTRESTORE_QUEUE_LEN];
 	c->eni_id = e->id;
+	c->pi = *pi;
 	c->len = (uint16_t)len;
 	memcpy(c->buf + GWLB_HEADROOM, inner, len);
 	R.len++;
