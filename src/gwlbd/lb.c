@@ -84,6 +84,18 @@ static void put_addr(FILE *f, uint8_t family, const uint8_t *a)
 	fputs(buf, f);
 }
 
+/* A scheduler map's value for backend b: "ADDRESS" or "ADDRESS . PORT". */
+static void be_value(const struct gwlb_lb_backend *b, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(b->family == 4 ? AF_INET : AF_INET6, b->addr, a, sizeof(a));
+	if (b->port)
+		snprintf(buf, len, "%s . %u", a, b->port);
+	else
+		snprintf(buf, len, "%s", a);
+}
+
 static void put_ports(FILE *f, const struct gwlb_lb_service *s)
 {
 	if (s->port_lo == s->port_hi)
@@ -182,17 +194,10 @@ static int put_maglev(FILE *f, const struct gwlb_lb_service *s, const struct gwl
 	if (tier < 0)
 		return 0;
 	for (i = 0; i < s->n_backends; i++) {
-		const struct gwlb_lb_backend *b = &s->backends[i];
-		char a[INET6_ADDRSTRLEN];
-
-		mb[i].name = b->name;
+		mb[i].name = s->backends[i].name;
 		mb[i].weight = in[i].takes_new && in[i].tier == tier ? in[i].weight : 0;
 		serving += mb[i].weight > 0;
-		inet_ntop(b->family == 4 ? AF_INET : AF_INET6, b->addr, a, sizeof(a));
-		if (b->port)
-			snprintf(val[i], sizeof(val[i]), "%s . %u", a, b->port);
-		else
-			snprintf(val[i], sizeof(val[i]), "%s", a);
+		be_value(&s->backends[i], val[i], sizeof(val[i]));
 	}
 	table = malloc((size_t)s->maglev_size * sizeof(*table));
 	if (!table)
@@ -216,6 +221,7 @@ static int put_dnat(FILE *f, const struct lb_svc *v)
 	const struct gwlb_lb_service *s = &v->cur;
 	struct gwlb_lbmap_in in[GWLB_LB_MAX_BACKENDS];
 	struct gwlb_lbmap_range r[GWLB_LB_MAX_BACKENDS];
+	char val[INET6_ADDRSTRLEN + 8];
 	uint32_t sum;
 	int n, i;
 
@@ -242,9 +248,8 @@ static int put_dnat(FILE *f, const struct lb_svc *v)
 				fprintf(f, "%u : ", r[i].lo);
 			else
 				fprintf(f, "%u-%u : ", r[i].lo, r[i].hi);
-			put_addr(f, b->family, b->addr);
-			if (b->port)
-				fprintf(f, " . %u", b->port);
+			be_value(b, val, sizeof(val));
+			fputs(val, f);
 		}
 		fputs(" }\n", f);
 	}
